@@ -1,0 +1,43 @@
+"""nbgrader configuration for the RoPE base-scaling course.
+
+Plain ``nbgrader autograde`` run in this folder grades correctly: the registry's hidden
+tests only capture answers in the student kernel, and ``ScoreCaptures`` judges them here.
+"""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from grader.preprocessors import ScoreCaptures
+
+c = get_config()
+
+c.CourseDirectory.course_id = "rope-scaling"
+c.CourseDirectory.root = "."
+c.CourseDirectory.db_assignments = [{"name": "derive_lambda"}, {"name": "numeric_rope"}]
+
+# Order matters:
+# - ScoreCaptures must come after Execute (it reads the captured answers from the outputs)
+#   and after ClearMetadataPreprocessor (it stores each verdict in the cell's metadata);
+# - it must come before LimitOutput (captures may be long; verdicts are short) and before
+#   SaveAutoGrades (which turns each cell's outputs into its score).
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    ScoreCaptures,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"nbgrader", "rope_course"}
+c.Execute.timeout = 60
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40

@@ -1,0 +1,120 @@
+"""The only grader code that runs inside a student's kernel: turn an answer into data.
+
+A hidden test cell calls ``grade("item_id", answer)``.  Nothing here decides a grade: the
+answer is captured as data (``srepr`` text, numbers, arrays of outputs on probe inputs)
+and emitted as a display output with :data:`grader.payload.MIME`.  The grader reads it
+after execution, in its own clean process.  Imports: the standard library, numpy, and
+the two kernel-safe modules :mod:`grader.payload` and :mod:`grader.probes`.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+
+from grader import payload as P
+from grader import probes
+
+_clock = time.perf_counter  # bound at import, before student code can patch ``time``
+_MAX_ITEMS = 64
+
+
+def grade(item: str, answer: Any) -> None:
+    """Capture ``answer`` for ``item`` and emit it for the grader (no verdict here)."""
+    try:
+        captured = _capture(item, answer)
+    except Exception as exc:  # never let capture itself fail the cell
+        captured = P.UnsupportedAnswer(type(answer).__name__, f"capture failed: {exc}"[:300])
+    _emit(item, captured)
+
+
+def _capture(item: str, answer: Any) -> P.Answer:
+    if item in probes.TIMINGS:
+        return _time_kernel(answer, probes.TIMINGS[item])
+    if item in probes.KERNEL_PROBES:
+        return _call_probes(answer, probes.KERNEL_PROBES[item])
+    return capture_value(answer)
+
+
+def capture_value(value: Any, depth: int = 0) -> P.Answer:
+    """Encode a plain answer; exact type checks, so subclasses cannot pose as numbers."""
+    t = type(value)
+    if t is bool or t is np.bool_:
+        return P.BoolAnswer(bool(value))
+    if t in (int, float) or _numpy_number(value):
+        return P.NumberAnswer(float(value))
+    if t is str:
+        return P.TextAnswer(value[: P.MAX_TEXT])
+    if t in (list, tuple) and depth < 2:
+        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value[:_MAX_ITEMS]))
+    if t is np.ndarray and value.ndim == 1 and value.size <= _MAX_ITEMS and depth < 2:
+        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value.tolist()))
+    if t.__module__.startswith("sympy"):
+        import sympy  # imported lazily: only answers that are sympy objects need it
+
+        text = sympy.srepr(value)
+        return P.SympyAnswer(text[: P.MAX_TEXT], t.__name__)
+    return P.UnsupportedAnswer(t.__name__, "not a sympy expression, number, string or list")
+
+
+def _numpy_number(value: Any) -> bool:
+    """A genuine numpy scalar (not a student subclass posing as one)."""
+    return type(value).__module__ == "numpy" and isinstance(value, (np.integer, np.floating))
+
+
+def _call_probes(fn: Any, plan: tuple[probes.Probe, ...]) -> P.Answer:
+    if not callable(fn):
+        return P.UnsupportedAnswer(type(fn).__name__, "expected a function")
+    outcomes = []
+    for probe in plan:
+        args, kwargs = probes.call_args(probe)
+        before = [copy.deepcopy(a) for a in args]
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as exc:
+            outcomes.append(P.CallOutcome(None, error=f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        modified = any(type(a) is np.ndarray and not np.array_equal(a, b, equal_nan=True)
+                       for a, b in zip(args, before))
+        outcomes.append(P.CallOutcome(_as_array(out), returned_type=type(out).__name__,
+                                      input_modified=modified))
+    return P.CallsAnswer(tuple(outcomes))
+
+
+def _as_array(out: Any) -> np.ndarray | None:
+    t = type(out)
+    if t is np.ndarray and out.dtype.kind in "biuf":
+        return out
+    if t in (int, float) or _numpy_number(out):
+        return np.asarray(out)
+    return None
+
+
+def _time_kernel(fn: Any, spec: probes.TimingSpec) -> P.Answer:
+    if not callable(fn):
+        return P.UnsupportedAnswer(type(fn).__name__, "expected a function")
+    try:
+        x, pos = probes.timing_inputs(spec.screen_shape, spec.dtype)
+        ratio = probes.median_ratio(lambda: fn(x, pos), x.copy, 1, _clock)
+        if ratio > spec.screen_ratio:
+            return P.TimingAnswer(ratio, spec.screen_shape)
+        x, pos = probes.timing_inputs(spec.shape, spec.dtype)
+        fn(x, pos)  # warm-up, so imports and first-touch page faults are not timed
+        ratio = probes.median_ratio(lambda: fn(x, pos), x.copy, spec.repeats, _clock)
+        return P.TimingAnswer(ratio, spec.shape)
+    except Exception as exc:
+        return P.TimingAnswer(float("nan"), spec.shape, error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _emit(item: str, answer: P.Answer) -> None:
+    data = {P.MIME: {"item": item, "answer": P.to_json(answer)},
+            "text/plain": f"answer for {item!r} recorded for grading"}
+    try:
+        from IPython.display import display
+    except ImportError:  # outside Jupyter: print the plain-text form only
+        print(data["text/plain"])
+        return
+    display(data, raw=True)

@@ -1,0 +1,137 @@
+"""Honest equivalence: proof first, and 30-digit evaluation at fixed points as a second method.
+
+An answer counts as equal only when it is proven equal, or when it agrees to
+:data:`DIGITS` digits at every sample point.  Any numeric disagreement rejects it, and an
+undecided proof never counts on its own.  Everything here assumes the problem's
+assumptions (b, m, m_l, lam > 0; d even >= 4), which the canonical symbols carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from functools import lru_cache
+
+import sympy as sp
+
+from grader.domain import sample_points
+
+DIGITS = 30
+"""Digits to which values must agree."""
+_EVAL_DIGITS = DIGITS + 15
+_REL = sp.Float(10, _EVAL_DIGITS) ** (2 - DIGITS)
+_ABS = sp.Float(10, _EVAL_DIGITS) ** (-DIGITS - 10)
+
+Point = Mapping[sp.Symbol, sp.Expr]
+Value = sp.Float | None
+
+
+class Equivalence(str, Enum):
+    """How two expressions compare."""
+
+    PROVEN = "proven"
+    """sympy proved them equal, and they agree numerically"""
+    NUMERIC = "numeric"
+    """the proof was undecided, but they agree to 30 digits at every sample point"""
+    DIFFERENT = "different"
+    """they disagree numerically somewhere"""
+
+
+def rationalise(expr: sp.Basic) -> sp.Basic:
+    """Replace each Float by the rational of its printed decimal (0.5 -> 1/2, 0.1 -> 1/10)."""
+    floats = {f: sp.Rational(str(f)) for f in expr.atoms(sp.Float)}
+    return expr.xreplace(floats) if floats else expr
+
+
+def value_at(expr: sp.Expr, point: Point) -> Value:
+    """``expr`` at ``point`` to 45 digits, or None when it is not a finite real number."""
+    try:
+        v = sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point))
+    except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+        return None
+    if not isinstance(v, sp.Number) or not v.is_finite or not v.is_real:
+        if isinstance(v, sp.Expr) and v.is_number:
+            re, im = v.as_real_imag()
+            if isinstance(re, sp.Number) and abs(im) <= _ABS * (1 + abs(re)):
+                return sp.Float(re, _EVAL_DIGITS)
+        return None
+    return sp.Float(v, _EVAL_DIGITS)
+
+
+def close(a: Value, b: Value) -> bool:
+    """True when both values exist and agree to :data:`DIGITS` digits."""
+    if a is None or b is None:
+        return False
+    return bool(abs(a - b) <= _REL * max(abs(a), abs(b)) + _ABS)
+
+
+@lru_cache(maxsize=4096)
+def values(expr: sp.Expr, item_id: str) -> tuple[Value, ...]:
+    """``expr`` at every sample point of ``item_id`` (cached for the grader's own expressions)."""
+    return tuple(value_at(expr, p) for p in sample_points(item_id))
+
+
+def agree(a: Sequence[Value], b: Sequence[Value]) -> bool:
+    """True when two value vectors agree at every point."""
+    return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+
+
+def prove_equal(a: sp.Expr, b: sp.Expr) -> bool | None:
+    """Try to prove ``a == b`` under the symbols' assumptions; None when undecided."""
+    if a == b:
+        return True
+    try:
+        if sp.simplify(sp.expand_log(sp.log(a), force=True)
+                       - sp.expand_log(sp.log(b), force=True)) == 0:
+            return True
+        if sp.simplify(a - b) == 0:
+            return True
+        return True if a.equals(b) is True else None
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return None
+
+
+def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
+    """Compare by numbers (any disagreement rejects), then try to prove."""
+    if not agree(values(student, item_id), values(reference, item_id)):
+        return Equivalence.DIFFERENT
+    return Equivalence.PROVEN if prove_equal(student, reference) else Equivalence.NUMERIC
+
+
+def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
+                        allow_factor: bool = True) -> bool:
+    """Do the sides of ``eq`` match those of ``ref``, in either orientation, up to one
+    common non-zero numeric factor (exactly 1 unless ``allow_factor``)?"""
+    for lhs, rhs in ((eq.lhs, eq.rhs), (eq.rhs, eq.lhs)):
+        ratios_l = [_ratio(lhs, ref.lhs, p) for p in sample_points(item_id)]
+        ratios_r = [_ratio(rhs, ref.rhs, p) for p in sample_points(item_id)]
+        k = ratios_l[0]
+        if k is None or abs(k) <= _ABS:
+            continue
+        if not allow_factor and not close(k, sp.Float(1, _EVAL_DIGITS)):
+            continue
+        if all(close(x, k) for x in ratios_l) and all(close(x, k) for x in ratios_r):
+            return True
+    return False
+
+
+def _ratio(a: sp.Expr, b: sp.Expr, point: Point) -> Value:
+    va, vb = value_at(a, point), value_at(b, point)
+    if va is None or vb is None or abs(vb) <= _ABS:
+        return None
+    return va / vb
+
+
+def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id: str) -> bool:
+    """Does ``symbol = solution`` satisfy ``eq`` at every point, without ``eq`` being an
+    identity (true for every value of ``symbol``)?"""
+    residual = eq.lhs - eq.rhs
+    scale = sp.Abs(eq.lhs) + sp.Abs(eq.rhs)
+    at_solution = residual.subs(symbol, solution)
+    zero = sp.Float(0, _EVAL_DIGITS)
+    for p in sample_points(item_id):
+        r, s = value_at(at_solution, p), value_at(scale.subs(symbol, solution), p)
+        if r is None or s is None or not abs(r) <= _REL * s + _ABS:
+            return False
+    moved = residual.subs(symbol, sp.Rational(137, 100) * solution)
+    return not all(close(value_at(moved, p), zero) for p in sample_points(item_id))

@@ -1,0 +1,257 @@
+"""The registry: every graded item, declared once.
+
+Hidden tests (``grade("<id>", <name>)``), nbgrader grade ids, the instructor report and the
+class analytics are all driven from :data:`REGISTRY`.  An item's check receives the
+problem parameters, so per-student variants need only a different ``params`` mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import sympy as sp
+
+from grader import catalogues as C
+from grader import mutants as M
+from grader.kernels import KernelCheck, SpeedCheck
+from grader.payload import Answer
+from grader.results import Judgement
+from grader.symbolic import (
+    ChoiceCheck,
+    EquationCheck,
+    ExprCheck,
+    Misconception,
+    NumberCheck,
+    SolutionsCheck,
+)
+from solutions import derivation as D
+from solutions import rope as R
+
+DEFAULT_PARAMS: Mapping[str, Any] = MappingProxyType(
+    {"m_l": 4096, "m": 16384, "d": 128, "b": 10000})
+"""The course's worked case: 4096 -> 16384 tokens, d = 128, base 10,000."""
+
+
+class Check(Protocol):
+    """What every check provides."""
+
+    def warm(self, item_id: str, params: Mapping[str, Any]) -> None: ...
+
+    def judge(self, answer: Answer, item_id: str, params: Mapping[str, Any]) -> Judgement: ...
+
+
+@dataclass(frozen=True)
+class Item:
+    """One auto-graded item."""
+
+    id: str
+    """registry key, nbgrader grade_id of its hidden-test cell, and capture key"""
+    notebook: str
+    """the assignment (= notebook) it belongs to"""
+    name: str
+    """the student-facing name the hidden test reads"""
+    points: float
+    """points available"""
+    check: Check
+    """how the answer is judged"""
+    topic: str
+    """a short label for reports"""
+
+
+def _at(expr: sp.Expr, p: Mapping[str, Any], **over: Any) -> float:
+    values = {**p, **over}
+    subs = {D.SYMBOLS[k]: sp.nsimplify(v) for k, v in values.items() if k in D.SYMBOLS}
+    return float(sp.sympify(expr).evalf(30, subs=subs))
+
+
+def _values(*exprs: Any) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    """Evaluate expressions (or (expr, overrides) pairs) at the parameters."""
+    specs = [e if isinstance(e, tuple) else (e, {}) for e in exprs]
+
+    def fn(p: Mapping[str, Any]) -> tuple[float, ...]:
+        return tuple(_at(e, p, **o) for e, o in specs)
+    return fn
+
+
+def _lam_slips(scale: Callable[[sp.Expr], sp.Expr] = lambda e: e
+               ) -> tuple[tuple[Misconception, Callable], ...]:
+    return tuple((mis, _values(scale(mis.answer))) for mis in C.LAM_CATALOGUE)
+
+
+_d, _m, _ml, _b, _i = D.d, D.m, D.m_l, D.b, D.i
+_ratio = _m / _ml
+_CHAIN = (("the period-matching equation", D.MATCHING_EQUATION),
+          ("cancel 2*pi", D.EQ_CANCEL_2PI), ("split (lam*b)**e", D.EQ_SPLIT),
+          ("cancel b**e", D.EQ_CANCEL_B), ("solve for lam", sp.Eq(D.lam, D.LAM)))
+
+
+def _step(reference: sp.Equality, hint: str, allow_factor: bool = False) -> EquationCheck:
+    return EquationCheck(reference, _CHAIN, D.LAM, hint, C.LAM_CATALOGUE,
+                         (C.OFF_BY_ONE_EQUATION,), allow_factor=allow_factor,
+                         no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None)
+
+
+def _lam_expr(reference: sp.Expr, catalogue: tuple[Misconception, ...], hint: str
+              ) -> ExprCheck:
+    return ExprCheck(reference, ("m", "m_l", "d"), hint, catalogue,
+                     {"b": C.CONTAINS_B, "lam": C.CONTAINS_LAM}, C.NOT_SYMBOLIC)
+
+
+_DOUBLE = tuple(Misconception(x.tag, x.message, x.answer.subs(_m, 2 * _ml))
+                for x in C.LAM_CATALOGUE)
+_STRETCH = D.period_stretch(_i).subs(D.lam, D.LAM)
+
+_DERIVE = (
+    Item("theta_i", "derive_lambda", "theta_i", 1, ExprCheck(
+        D.theta(_i), ("b", "i", "d"), "theta_i is b raised to a negative power that grows "
+        "with i; check it gives 1 at i = 0.", C.THETA_CATALOGUE), "RoPE frequency"),
+    Item("period_i", "derive_lambda", "period_i", 1, ExprCheck(
+        D.period(_i), ("b", "i", "d"), "A period is the angle of one full turn divided by "
+        "the angle per position.", C.PERIOD_CATALOGUE), "RoPE period"),
+    Item("pi_stretch", "derive_lambda", "pi_stretch", 1, ExprCheck(
+        _ratio, ("m", "m_l"), "PI maps position p to p*m_l/m. How many new positions does one "
+        "full turn now take?", (Misconception("pi_inverted", "That factor is below 1 when the "
+        "context grows: PI squeezes positions, so each turn takes MORE positions.",
+        1 / _ratio),)), "PI stretch"),
+    Item("base_stretch_i", "derive_lambda", "base_stretch_i", 1, ExprCheck(
+        D.period_stretch(_i), ("lam", "i", "d"), "Divide pair i's period with base lam*b by "
+        "its period with base b.", (
+            Misconception("uniform_stretch", "Base scaling does not stretch all pairs "
+                          "equally: the stretch depends on i.", D.lam),
+            Misconception("inverse_stretch", "A larger base means slower rotation, so longer "
+                          "periods: the stretch must be at least 1.", D.lam ** (-2 * _i / _d)),
+        )), "base-scaling stretch"),
+    Item("i_star", "derive_lambda", "i_star", 1, ExprCheck(
+        D.I_STAR, ("d",), "Which pair has the longest period, counting from 0?",
+        C.I_STAR_CATALOGUE), "matched pair index"),
+    Item("highest_freq_solutions", "derive_lambda", "highest_freq_solutions", 1, SolutionsCheck(
+        (), "Solve the i = 0 equation for lam with sympy.solve and keep the list it returns; "
+        "look at theta_0."), "i = 0 has no solution"),
+    Item("matching_eq", "derive_lambda", "matching_eq", 2, _step(
+        D.MATCHING_EQUATION, "Set the new model's period of the last pair equal to the period "
+        "PI gives that pair.", allow_factor=True), "period-matching equation"),
+    Item("new_period", "derive_lambda", "new_period", 1, ExprCheck(
+        D.MATCHING_EQUATION.lhs, ("lam", "b", "d"), "Which side has the new base in it?", (
+            Misconception("pi_side", "That is the period PI gives: the old base, stretched by "
+                          "m/m_l.", D.MATCHING_EQUATION.rhs),
+            Misconception("old_period", "That is the original model's period; the new model "
+                          "uses the base lam*b.", D.period(D.I_STAR)),
+        )), "new model's period"),
+    Item("step_cancel_2pi", "derive_lambda", "step_cancel_2pi", 1, _step(
+        D.EQ_CANCEL_2PI, "Divide both sides of your matching equation by 2*pi."),
+        "cancel 2*pi"),
+    Item("step_split", "derive_lambda", "step_split", 1, _step(
+        D.EQ_SPLIT, "Use (lam*b)**e = lam**e * b**e, valid for positive lam and b."),
+        "split the power"),
+    Item("step_cancel_b", "derive_lambda", "step_cancel_b", 1, _step(
+        D.EQ_CANCEL_B, "Divide both sides by b**e."), "cancel b**e"),
+    Item("exponent", "derive_lambda", "exponent", 1, ExprCheck(
+        D.EXPONENT, ("d",), "The exponent is 2*i*/d for the matched pair i*.",
+        C.EXPONENT_CATALOGUE), "the exponent (d-2)/d"),
+    Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
+        D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
+        "Check: lam must be 1 when m = m_l."), "lambda"),
+    Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
+        _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
+        "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case"),
+    Item("new_base_10000", "derive_lambda", "new_base_10000", 1, NumberCheck(
+        _values(D.LAM * _b), 5e-5, "The new base is lam times the old base 10,000.",
+        _lam_slips(lambda e: e * _b)), "new base"),
+    Item("stretch_first_middle_last", "derive_lambda", "stretch_first_middle_last", 1,
+         NumberCheck(_values(*((_STRETCH, {"i": k}) for k in (0, 32, 63))), 5e-5,
+                     "Evaluate lam**(2*i/d) for i = 0, d/4 and d/2 - 1 with the worked-case lam.",
+                     ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
+                                     "pair; base scaling stretches each pair differently."),
+                       _values(_ratio, _ratio, _ratio)),)), "per-pair stretch"),
+    Item("lam_double", "derive_lambda", "lam_double", 1, ExprCheck(
+        D.LAM_DOUBLE, ("d",), "Substitute m = 2*m_l into lam_solution and simplify.", _DOUBLE,
+        {"m": C.Misconception("not_substituted", "Substitute m = 2*m_l: the answer depends on "
+                              "d only.")}, C.NOT_SYMBOLIC), "doubling: lambda(d)"),
+    Item("lam_double_values", "derive_lambda", "lam_double_values", 1, NumberCheck(
+        _values((D.LAM_DOUBLE, {"d": 64}), (D.LAM_DOUBLE, {"d": 128})), 1e-6,
+        "Evaluate lam_double at d = 64 and d = 128, in that order.", ()), "doubling: values"),
+    Item("lam_double_limit", "derive_lambda", "lam_double_limit", 1, NumberCheck(
+        lambda p: (2.0,), 1e-9, "Use sympy.limit(lam_double, d, sympy.oo).", ()),
+        "doubling: limit"),
+    Item("rel_error", "derive_lambda", "rel_error", 1, ExprCheck(
+        D.RELATIVE_ERROR, ("m", "m_l", "d"), "The relative error of the approximation is "
+        "(exact - approximate)/approximate... which one is the colleague's value?", (
+            Misconception("ratio_not_error", "That is the ratio lam/(m/m_l); the relative "
+                          "error subtracts 1.", _ratio ** (2 / (_d - 2))),
+            Misconception("relative_to_lam", "Measure the error relative to the colleague's "
+                          "m/m_l, not to lam.", 1 - _ratio ** (-2 / (_d - 2))),
+            Misconception("absolute_error", "That is the absolute error; divide by m/m_l.",
+                          D.LAM - _ratio),
+        )), "relative error"),
+    Item("rel_error_values", "derive_lambda", "rel_error_values", 1, NumberCheck(
+        _values(*((D.RELATIVE_ERROR, {"d": 128, "m": r, "m_l": 1}) for r in (2, 4, 8, 32))),
+        1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.", ()),
+        "relative error values"),
+    Item("colleague_claim", "derive_lambda", "colleague_claim", 1, ChoiceCheck(
+        False, "Compare each relative error you computed with 5%.", ), "approximation verdict"),
+    Item("dlam_dd", "derive_lambda", "dlam_dd", 1, ExprCheck(
+        D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.", (
+            Misconception("wrong_variable", "That is the derivative with respect to m; "
+                          "differentiate with respect to d.", sp.diff(D.LAM, _m)),)),
+        "d lambda / d d"),
+    Item("lam_limit", "derive_lambda", "lam_limit", 1, _lam_expr(
+        D.LAM_LIMIT, (), "Take sympy.limit(lam_solution, d, sympy.oo)."), "limit d -> oo"),
+    Item("d2_reason", "derive_lambda", "d2_reason", 1, ChoiceCheck(
+        "b", "Think about how many pairs there are at d = 2, and the frequency of pair 0.", {
+            "a": Misconception("exponent_only", "The division by zero is a symptom. Ask why: "
+                               "how many pairs are there, and what is their frequency?"),
+        }), "d = 2 degenerate"),
+)
+
+_NUMERIC = (
+    Item("rope_frequencies", "numeric_rope", "rope_frequencies", 2, KernelCheck(
+        R.rope_frequencies, "Compare your frequencies with base**(-2*i/d) for i = 0..d/2-1.",
+        M.FREQUENCY_MUTANTS), "frequencies"),
+    Item("rope_angles", "numeric_rope", "rope_angles", 2, KernelCheck(
+        R.rope_angles, "Each row is one position times every frequency.", M.ANGLE_MUTANTS),
+        "angle table"),
+    Item("apply_rope", "numeric_rope", "apply_rope", 4, KernelCheck(
+        lambda x, positions, base=10000.0: R.apply_rope(x, positions, base),
+        "Rotate each pair (x[2i], x[2i+1]) by positions*theta_i.",
+        M.rotation_mutants("interleaved")), "interleaved RoPE"),
+    Item("apply_rope_half", "numeric_rope", "apply_rope_half", 3, KernelCheck(
+        lambda x, positions, base=10000.0: R.apply_rope(x, positions, base, layout="half"),
+        "Rotate each pair (x[i], x[i + d/2]) by positions*theta_i.", M.rotation_mutants("half")),
+        "half-split RoPE"),
+    Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
+        R.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
+        "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False),
+        "layout permutation"),
+    Item("position_interpolation", "numeric_rope", "position_interpolation", 2, KernelCheck(
+        R.position_interpolation, "PI maps position p to p*m_l/m.", M.PI_MUTANTS),
+        "position interpolation"),
+    Item("ntk_scaled_base", "numeric_rope", "ntk_scaled_base", 2, KernelCheck(
+        R.ntk_scaled_base, "Use the lam you derived in the first notebook.", M.base_mutants(),
+        check_dtype=False), "NTK-aware base"),
+    Item("wavelengths", "numeric_rope", "wavelengths", 2, KernelCheck(
+        R.wavelengths, "The period of pair i is 2*pi/theta_i.", M.WAVELENGTH_MUTANTS),
+        "wavelengths"),
+    Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
+        R.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
+        "m/m_l times its original period; bisect until the bracket is below 1e-12.",
+        M.lambda_mutants(), check_dtype=False), "lambda found numerically"),
+    Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(
+        R.rope_score, "Rotate q at position p and k at position r, then take their dot "
+        "product.", (), check_dtype=False), "attention score"),
+    Item("apply_rope_speed", "numeric_rope", "apply_rope", 2, SpeedCheck(), "speed"),
+)
+
+REGISTRY: Mapping[str, Item] = MappingProxyType({it.id: it for it in _DERIVE + _NUMERIC})
+"""Every auto-graded item, keyed by id (= nbgrader grade_id)."""
+
+
+def items_for(notebook: str) -> tuple[Item, ...]:
+    """The items of one notebook, in registry order."""
+    return tuple(it for it in REGISTRY.values() if it.notebook == notebook)
+
+
+NOTEBOOKS: tuple[str, ...] = tuple(dict.fromkeys(it.notebook for it in REGISTRY.values()))
+"""The assignments, in course order (each has one notebook of the same name)."""

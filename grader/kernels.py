@@ -1,0 +1,189 @@
+"""Checks for numpy kernels: the student's function was called on probe inputs in their
+kernel; here its outputs are compared with the answer key's on the same inputs.
+
+Wrong outputs are matched against mutants: small, deliberate misimplementations that
+stand for known slips (the other layout, the sign of sin, a 1-based index, ...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from grader import probes
+from grader.payload import Answer, CallOutcome, CallsAnswer, TimingAnswer
+from grader.results import Judgement, Verdict, correct, wrong
+from grader.symbolic import Misconception, invalid
+
+Params = Mapping[str, Any]
+Kernel = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A known slip, as the function a student with that slip would have written."""
+
+    slip: Misconception
+    """the tag and the message"""
+    fn: Kernel
+    """the mutant implementation (same signature as the student's function)"""
+
+
+def _tolerance(ref: np.ndarray) -> tuple[float, float]:
+    """(rtol, atol) suited to the reference's dtype."""
+    scale = float(np.max(np.abs(ref))) if ref.size else 1.0
+    if ref.dtype == np.float32:
+        return 1e-4, 2e-5 * max(scale, 1.0)
+    return 1e-9, 1e-12 * max(scale, 1.0)
+
+
+def _matches(out: np.ndarray | None, ref: np.ndarray) -> bool:
+    if out is None or out.shape != ref.shape:
+        return False
+    rtol, atol = _tolerance(ref)
+    with np.errstate(all="ignore"):
+        return bool(np.allclose(out.astype(np.float64), ref.astype(np.float64), rtol=rtol,
+                                atol=atol))
+
+
+def _reference_outputs(fn: Kernel, plan: tuple[probes.Probe, ...]) -> list[np.ndarray | None]:
+    outs: list[np.ndarray | None] = []
+    for probe in plan:
+        args, kwargs = probes.call_args(probe)
+        try:
+            outs.append(np.asarray(fn(*args, **kwargs)))
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            outs.append(None)
+    return outs
+
+
+@dataclass(frozen=True)
+class KernelCheck:
+    """Compare a student's function with the answer key on the item's probes."""
+
+    reference: Kernel
+    """the answer key, with the student's signature"""
+    hint: str
+    """feedback for wrong values that match no mutant"""
+    mutants: tuple[Mutant, ...] = ()
+    """known slips, recognised by their outputs"""
+    check_dtype: bool = True
+    """the output dtype must equal the reference's (float32 in, float32 out)"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Nothing to precompute: reference outputs are cheap."""
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge the captured call outcomes."""
+        if not isinstance(answer, CallsAnswer):
+            return invalid(answer, "a function")
+        plan = probes.KERNEL_PROBES[item_id]
+        if len(answer.calls) != len(plan):
+            return wrong("tampered", "The captured calls do not match the grader's inputs.",
+                         verdict=Verdict.INVALID)
+        refs = _reference_outputs(self.reference, plan)
+        failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, answer.calls, refs)]
+        bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
+        if not bad:
+            return correct()
+        slip = self._mutant(answer.calls, plan)
+        if slip is not None:
+            return slip.judgement()
+        probe, _call, (tag, message, fraction) = bad[0]
+        where = f" (on the grader's input: {probe.note})" if probe.note else ""
+        passed = len(plan) - len(bad)
+        if fraction == 0 and passed >= len(plan) / 2 and tag in ("wrong_values", "exception"):
+            fraction = 0.5
+        verdict = Verdict.PARTIAL if fraction > 0 else Verdict.INCORRECT
+        return Judgement(fraction, verdict, tag, message + where,
+                         detail=f"{passed}/{len(plan)} probes passed")
+
+    def _problem(self, call: CallOutcome, ref: np.ndarray | None
+                 ) -> tuple[str, str, float] | None:
+        if ref is None:
+            return None if call.error else ("wrong_values", "Expected a ValueError here.", 0.0)
+        if call.error:
+            return ("exception", f"Your function raised {call.error}", 0.0)
+        out = call.output
+        if out is None:
+            return ("wrong_type", f"Your function returned a {call.returned_type or 'value'}; "
+                    "return a numpy array.", 0.0)
+        if out.shape != ref.shape:
+            return ("wrong_shape", f"Your output has shape {out.shape}, expected {ref.shape}.",
+                    0.0)
+        if not np.all(np.isfinite(out)) and np.all(np.isfinite(ref)):
+            return ("non_finite", "Your output contains NaN or inf.", 0.0)
+        if not _matches(out, ref):
+            return ("wrong_values", self.hint, 0.0)
+        if call.input_modified:
+            return ("modified_input", "Your function changed its input array in place. Work on "
+                    "a new array and leave the caller's data untouched.", 0.5)
+        if self.check_dtype and out.dtype != ref.dtype:
+            return ("wrong_dtype", f"Your output is {out.dtype}, but the input was "
+                    f"{ref.dtype}: keep the input's dtype (compute angles in float64, cast the "
+                    "result back).", 0.5)
+        return None
+
+    def _mutant(self, calls: tuple[CallOutcome, ...], plan: tuple[probes.Probe, ...]
+                ) -> Misconception | None:
+        for mutant in self.mutants:
+            outs = _reference_outputs(mutant.fn, plan)
+            if all(r is not None and _matches(c.output, r) for c, r in zip(calls, outs)):
+                return mutant.slip
+        return None
+
+
+@lru_cache(maxsize=8)
+def reference_ratio(shape: tuple[int, ...], dtype: str, repeats: int = 7) -> float:
+    """The answer key's time over ``x.copy()``'s, measured here, as the student's was there."""
+    from solutions.rope import apply_rope
+
+    x, pos = probes.timing_inputs(shape, dtype)
+    apply_rope(x, pos)
+    return probes.median_ratio(lambda: apply_rope(x, pos), x.copy, repeats, time.perf_counter)
+
+
+@dataclass(frozen=True)
+class SpeedCheck:
+    """Points for a vectorised kernel: the student's ratio to copy over the reference's."""
+
+    full_within: float = 3.0
+    """at most this many times the reference's time earns every point"""
+    pass_within: float = 20.0
+    """at most this many times earns :attr:`pass_fraction`"""
+    pass_fraction: float = 0.5
+    """the share for a vectorised kernel that is not yet fast"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Time the answer key on both workload sizes before any student answer."""
+        spec = probes.TIMINGS[item_id]
+        reference_ratio(spec.shape, spec.dtype)
+        reference_ratio(spec.screen_shape, spec.dtype)
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge a captured timing."""
+        if not isinstance(answer, TimingAnswer):
+            return invalid(answer, "a function")
+        if answer.error:
+            return wrong("exception", f"Timing your function failed: {answer.error}")
+        spec = probes.TIMINGS[item_id]
+        if answer.shape not in (spec.shape, spec.screen_shape) or not answer.ratio_to_copy > 0:
+            return wrong("tampered", "The captured timing is not usable.", verdict=Verdict.INVALID)
+        slower = answer.ratio_to_copy / reference_ratio(answer.shape, spec.dtype)
+        detail = f"{slower:.1f}x the reference ({answer.ratio_to_copy:.1f}x a copy)"
+        if slower <= self.full_within:
+            return correct(f"Fast: about {max(slower, 1.0):.1f}x the reference kernel.", detail)
+        if slower <= self.pass_within:
+            return Judgement(self.pass_fraction, Verdict.PARTIAL, "slow_kernel",
+                             f"Vectorised, but about {slower:.0f}x slower than the reference. "
+                             "View interleaved pairs as complex numbers and rotate with one "
+                             "multiply; build the cos/sin table cheaply.", detail)
+        return wrong("python_loop", f"Your apply_rope is about {slower:.0f}x slower than the "
+                     "reference: a Python loop over positions or pairs. Replace the loop by "
+                     "whole-array numpy operations (broadcast positions against frequencies).",
+                     detail)

@@ -1,0 +1,131 @@
+"""Known slips in the numpy kernels, written as the functions a student with the slip
+would have written.  Plain, deliberately simple numpy; no answer-key code is reused, so
+a mutant can never coincide with the reference by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.kernels import Mutant
+from grader.symbolic import Misconception
+
+
+def _freqs(d: int, base: float, shift: int = 0, factor: float = 2.0, sign: float = -1.0
+           ) -> np.ndarray:
+    i = np.arange(d // 2, dtype=np.float64) + shift
+    return float(base) ** (sign * factor * i / d)
+
+
+def _rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
+    """Rotate pairs by ``angles`` (seq, d/2) via the complex form."""
+    x64 = np.asarray(x, dtype=np.float64)
+    h = x64.shape[-1] // 2
+    a, b = (x64[..., 0::2], x64[..., 1::2]) if layout == "interleaved" else (x64[..., :h],
+                                                                            x64[..., h:])
+    z = (a + 1j * b) * np.exp(1j * angles)
+    out = np.empty_like(x64)
+    if layout == "interleaved":
+        out[..., 0::2], out[..., 1::2] = z.real, z.imag
+    else:
+        out[..., :h], out[..., h:] = z.real, z.imag
+    return out.astype(x.dtype)
+
+
+def _rope(layout: str, shift: int = 0, direction: float = 1.0):
+    def fn(x: np.ndarray, positions: np.ndarray, base: float = 10000.0) -> np.ndarray:
+        pos = np.asarray(positions, dtype=np.float64)
+        angles = direction * pos[:, None] * _freqs(x.shape[-1], base, shift)[None, :]
+        return _rotate(x, angles, layout)
+    return fn
+
+
+OTHER_LAYOUT = Misconception(
+    "other_layout", "Your function pairs the coordinates the other way round. Check which "
+    "coordinates form a pair in this layout: (2i, 2i+1) for interleaved, (i, i + d/2) for "
+    "half-split.")
+SIN_SIGN = Misconception(
+    "sin_sign", "Your rotation goes the wrong way: check the sign of the sin terms. A pair "
+    "(x0, x1) at angle a becomes (x0*cos a - x1*sin a, x0*sin a + x1*cos a).")
+ONE_BASED = Misconception(
+    "one_based_index", "Your frequencies are shifted by one pair: with 0-based indices, "
+    "theta_0 = base**0 = 1. The book's k runs from 1, and its exponent uses k - 1.")
+
+
+def rotation_mutants(layout: str) -> tuple[Mutant, ...]:
+    """Slips for a rotation kernel of ``layout``."""
+    other = "half" if layout == "interleaved" else "interleaved"
+    return (Mutant(OTHER_LAYOUT, _rope(other)), Mutant(SIN_SIGN, _rope(layout, direction=-1.0)),
+            Mutant(ONE_BASED, _rope(layout, shift=1)))
+
+
+FREQUENCY_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(ONE_BASED, lambda d, base=10000.0: _freqs(d, base, shift=1)),
+    Mutant(Misconception("missing_factor_2", "The exponent is -2i/d; you dropped the 2."),
+           lambda d, base=10000.0: _freqs(d, base, factor=1.0)),
+    Mutant(Misconception("period_not_frequency", "Your values grow with i, but frequencies "
+                         "fall: check the sign of the exponent."),
+           lambda d, base=10000.0: _freqs(d, base, sign=1.0)),
+)
+
+ANGLE_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(ONE_BASED, lambda positions, d, base=10000.0:
+           np.outer(np.asarray(positions, np.float64), _freqs(d, base, shift=1))),
+    Mutant(Misconception("transposed", "Your table is transposed: rows are positions, "
+                         "columns are pairs."),
+           lambda positions, d, base=10000.0:
+           np.outer(_freqs(d, base), np.asarray(positions, np.float64))),
+)
+
+WAVELENGTH_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(Misconception("missing_2pi", "One full turn is 2*pi radians: the period is 2*pi "
+                         "divided by the frequency."),
+           lambda d, base=10000.0: 1.0 / _freqs(d, base)),
+    Mutant(Misconception("frequency_not_period", "That is 2*pi times the frequency; the period "
+                         "is 2*pi divided by it."),
+           lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)),
+    Mutant(ONE_BASED, lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, shift=1)),
+)
+
+PI_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(Misconception("pi_inverted", "Position interpolation squeezes the new, longer "
+                         "context into the trained range: positions shrink by m_l/m."),
+           lambda positions, m, m_l: np.asarray(positions, np.float64) * m / m_l),
+)
+
+
+def _lam_mutant(tag: str, message: str, exponent):
+    return (Misconception(tag, message), exponent)
+
+
+_LAM_SLIPS = (
+    _lam_mutant("pi_factor", "m/m_l is position interpolation's factor; base scaling needs a "
+                "larger factor, because the last pair's period grows like a power below 1 of "
+                "the base.", lambda d: 1.0),
+    _lam_mutant("inverted_exponent", "You used the exponent (d-2)/d itself; solve "
+                "lam**((d-2)/d) = m/m_l for lam.", lambda d: (d - 2) / d),
+    _lam_mutant("matched_frequency", "Your factor shrinks the base: PI multiplies periods by "
+                "m/m_l, so the base must grow.", lambda d: -d / (d - 2)),
+)
+
+
+def base_mutants() -> tuple[Mutant, ...]:
+    """Slips for ``ntk_scaled_base(base, m, m_l, d)``."""
+    out = [Mutant(slip, lambda base, m, m_l, d, e=e: base * (m / m_l) ** e(d))
+           for slip, e in _LAM_SLIPS]
+    out.append(Mutant(Misconception("missing_base", "That is lam alone; the new base is "
+                                    "lam times the old base."),
+                      lambda base, m, m_l, d: (m / m_l) ** (d / (d - 2))))
+    return tuple(out)
+
+
+def lambda_mutants() -> tuple[Mutant, ...]:
+    """Slips for ``find_lambda(m, m_l, d)``."""
+    return tuple(Mutant(slip, lambda m, m_l, d, e=e: (m / m_l) ** e(d)) for slip, e in _LAM_SLIPS)
+
+
+PERMUTATION_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(Misconception("inverse_permutation", "That permutation goes the other way: it "
+                         "turns a half-split vector into an interleaved one."),
+           lambda d: np.argsort(np.concatenate([np.arange(0, d, 2), np.arange(1, d, 2)]))),
+)

@@ -1,0 +1,203 @@
+"""Captured answers as data: the only thing that crosses from a student kernel to the grader.
+
+The kernel side (:mod:`grader.capture`) encodes; the grader side decodes into the small
+typed answers below.  Encoding never keeps a live object: sympy becomes ``srepr`` text,
+numbers become plain floats, arrays become ``.npy`` bytes loaded with ``allow_pickle=False``.
+This module imports only the standard library and numpy, so it is safe in a student kernel.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+MIME = "application/vnd.rope-course.capture+json"
+"""The MIME type of a capture in a notebook cell's outputs."""
+
+MAX_TEXT = 20_000
+"""Longest text kept from a student answer (srepr or string), in characters."""
+
+
+@dataclass(frozen=True)
+class SympyAnswer:
+    """A sympy object, as its ``srepr`` text."""
+
+    srepr: str
+    """``sympy.srepr`` of the student's object"""
+    type_name: str
+    """its class name in the kernel, for messages"""
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    """A string typed by the student."""
+
+    text: str
+    """the raw string"""
+
+
+@dataclass(frozen=True)
+class NumberAnswer:
+    """A plain real number (int, float or numpy scalar)."""
+
+    value: float
+    """the number as a Python float"""
+
+
+@dataclass(frozen=True)
+class BoolAnswer:
+    """A True/False decision."""
+
+    value: bool
+    """the decision"""
+
+
+@dataclass(frozen=True)
+class SequenceAnswer:
+    """A list or tuple of answers."""
+
+    items: tuple[Answer, ...]
+    """the elements, each captured on its own"""
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What one call of a student's function on grader-chosen inputs produced."""
+
+    output: np.ndarray | None
+    """the returned array (None when the call raised or returned a non-array)"""
+    error: str = ""
+    """``"TypeName: message"`` when the call raised"""
+    returned_type: str = ""
+    """the class name of what was returned"""
+    input_modified: bool = False
+    """True when the call changed one of its array inputs in place"""
+
+
+@dataclass(frozen=True)
+class CallsAnswer:
+    """The outcomes of calling a student's function on every probe of its item."""
+
+    calls: tuple[CallOutcome, ...]
+    """one outcome per probe, in probe order"""
+
+
+@dataclass(frozen=True)
+class TimingAnswer:
+    """Timings of a student's kernel, measured in their kernel as ratios."""
+
+    ratio_to_copy: float
+    """median time of the student's function divided by the median time of ``x.copy()``"""
+    shape: tuple[int, ...] = ()
+    """the shape of the array the ratio was measured on"""
+    error: str = ""
+    """``"TypeName: message"`` when the timed call raised"""
+
+
+@dataclass(frozen=True)
+class UnsupportedAnswer:
+    """Something that cannot be graded as data (a class instance, a module, ...)."""
+
+    type_name: str
+    """its class name"""
+    reason: str = ""
+    """why it could not be captured"""
+
+
+Answer = Union[  # noqa: UP007 -- evaluated at runtime on Python 3.10
+    SympyAnswer, TextAnswer, NumberAnswer, BoolAnswer, SequenceAnswer, CallsAnswer,
+    TimingAnswer, UnsupportedAnswer,
+]
+
+
+def encode_array(a: np.ndarray) -> str:
+    """Serialise an array as base64 ``.npy`` bytes."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def decode_array(text: str) -> np.ndarray:
+    """Load an array from :func:`encode_array` text; object arrays are refused."""
+    return np.load(io.BytesIO(base64.b64decode(text.encode("ascii"))), allow_pickle=False)
+
+
+def to_json(answer: Answer) -> dict[str, Any]:
+    """Encode an answer as JSON-able data."""
+    if isinstance(answer, SequenceAnswer):
+        return {"kind": "sequence", "items": [to_json(a) for a in answer.items]}
+    if isinstance(answer, CallsAnswer):
+        return {"kind": "calls", "calls": [
+            {"output": None if c.output is None else encode_array(c.output), "error": c.error,
+             "returned_type": c.returned_type, "input_modified": c.input_modified}
+            for c in answer.calls]}
+    if isinstance(answer, TimingAnswer):
+        return {"kind": "timing", "ratio_to_copy": answer.ratio_to_copy,
+                "shape": list(answer.shape), "error": answer.error}
+    kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
+             BoolAnswer: "bool", UnsupportedAnswer: "unsupported"}
+    return {"kind": kinds[type(answer)], **answer.__dict__}
+
+
+class PayloadError(ValueError):
+    """A capture payload is malformed (tampered with, or truncated)."""
+
+
+def from_json(data: Any) -> Answer:
+    """Decode :func:`to_json` data, validating every field's type."""
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise PayloadError("a capture must be an object with a 'kind'")
+    kind = data["kind"]
+    try:
+        if kind == "sympy":
+            return SympyAnswer(_str(data["srepr"]), _str(data["type_name"]))
+        if kind == "text":
+            return TextAnswer(_str(data["text"]))
+        if kind == "number":
+            return NumberAnswer(float(_typed(data["value"], (int, float))))
+        if kind == "bool":
+            return BoolAnswer(_typed(data["value"], (bool,)))
+        if kind == "sequence":
+            return SequenceAnswer(tuple(from_json(x) for x in _typed(data["items"], (list,))))
+        if kind == "calls":
+            return CallsAnswer(tuple(_call(c) for c in _typed(data["calls"], (list,))))
+        if kind == "timing":
+            shape = tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,)))
+            return TimingAnswer(float(_typed(data["ratio_to_copy"], (int, float))), shape,
+                                _str(data.get("error", "")))
+        if kind == "unsupported":
+            return UnsupportedAnswer(_str(data["type_name"]), _str(data.get("reason", "")))
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise PayloadError(f"malformed '{kind}' capture: {exc}") from exc
+    raise PayloadError(f"unknown capture kind {kind!r}")
+
+
+def _call(c: Any) -> CallOutcome:
+    out = _typed(c["output"], (str, type(None)))
+    return CallOutcome(
+        output=None if out is None else decode_array(out),
+        error=_str(c["error"]),
+        returned_type=_str(c["returned_type"]),
+        input_modified=_typed(c["input_modified"], (bool,)),
+    )
+
+
+def _typed(value: Any, types: tuple[type, ...]) -> Any:
+    if type(value) not in types:  # exact types: JSON gives no subclasses, tampering might
+        raise TypeError(f"expected {'/'.join(t.__name__ for t in types)}, "
+                        f"got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any) -> str:
+    return _typed(value, (str,))[:MAX_TEXT]
+
+
+def dumps(item: str, answer: Answer) -> str:
+    """The JSON text of one capture, tagged with its item id."""
+    return json.dumps({"item": item, "answer": to_json(answer)})

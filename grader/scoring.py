@@ -1,0 +1,138 @@
+"""From an executed notebook cell to an :class:`~grader.results.ItemResult`.
+
+The capture is read from the hidden-test cell's outputs, decoded as data, and judged by
+the item's check in a forked child under a hard time limit.  The item is named by the
+cell's nbgrader ``grade_id`` (restored from the gradebook), never by the captured payload.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from nbformat import NotebookNode
+
+from grader import payload as P
+from grader.items import DEFAULT_PARAMS, REGISTRY, Item
+from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
+from grader.results import ItemResult, Judgement, Verdict, wrong
+
+CHECK_SECONDS = 10.0
+"""Hard limit for judging one answer, in seconds."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    """The nbgrader grade_id of a cell, when it is an auto-graded test cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        return meta.get("grade_id")
+    return None
+
+
+def registry_item(cell: NotebookNode) -> Item | None:
+    """The registry item graded by this cell, if any."""
+    gid = grade_id(cell)
+    return REGISTRY.get(gid) if gid else None
+
+
+def find_capture(cell: NotebookNode, item_id: str) -> P.Answer | str:
+    """The captured answer for ``item_id`` in the cell's outputs, or why there is none."""
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}) if output.get("output_type") in (
+            "display_data", "execute_result") else {}
+        capture = data.get(P.MIME)
+        if isinstance(capture, dict) and capture.get("item") == item_id:
+            try:
+                return P.from_json(capture.get("answer"))
+            except P.PayloadError as exc:
+                return f"tampered: {exc}"
+    return _missing_reason(cell, item_id)
+
+
+def _missing_reason(cell: NotebookNode, item_id: str) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
+    return "no answer was captured"
+
+
+def judge(item: Item, answer: P.Answer, params: Mapping[str, Any] = DEFAULT_PARAMS,
+          seconds: float = CHECK_SECONDS) -> Judgement:
+    """Judge one answer with a hard time limit; never raises for a student's answer."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        item.check.warm(item.id, params)
+        try:
+            return call_with_timeout(item.check.judge, answer, item.id, params, seconds=seconds)
+        except CheckTimeout:
+            return wrong("too_complex", "Your answer is too complex to check in time. Simplify "
+                         "it (sympy.simplify) and try again.", verdict=Verdict.TIMEOUT)
+        except (CheckCrashed, RuntimeError) as exc:
+            return wrong("grader_error", "Your answer could not be checked; your instructor "
+                         "has been told.", detail=str(exc), verdict=Verdict.INVALID)
+
+
+def missing(item: Item, reason: str) -> Judgement:
+    """The judgement when no answer was captured."""
+    name_error = f"NameError: name '{item.name}' is not defined"
+    if reason.startswith(name_error):
+        return wrong("missing", f"{item.name} is not defined. Run the cell where you set it, "
+                     "and make sure it runs without an error.", verdict=Verdict.MISSING)
+    if reason.startswith("tampered"):
+        return wrong("tampered", "The answer for this item was not recorded correctly.",
+                     detail=reason, verdict=Verdict.INVALID)
+    if reason.startswith("NameError"):
+        return wrong("missing", f"This check could not run: {reason}. Define every name the "
+                     "notebook asks for and run all cells from the top.", verdict=Verdict.MISSING)
+    return wrong("missing", f"No answer for {item.name} was recorded ({reason}).",
+                 detail=reason, verdict=Verdict.MISSING)
+
+
+def score_cell(cell: NotebookNode, params: Mapping[str, Any] = DEFAULT_PARAMS,
+               seconds: float = CHECK_SECONDS) -> ItemResult | None:
+    """Judge one hidden-test cell of the registry; None for any other cell.  The points
+    come from the cell's nbgrader metadata, which the gradebook restored."""
+    item = registry_item(cell)
+    if item is None:
+        return None
+    points = float(cell["metadata"]["nbgrader"].get("points", item.points))
+    found = find_capture(cell, item.id)
+    judgement = (missing(item, found) if isinstance(found, str)
+                 else judge(item, found, params, seconds))
+    return ItemResult.from_judgement(item.id, points, judgement)
+
+
+def write_result(cell: NotebookNode, result: ItemResult) -> None:
+    """Replace the cell's outputs by the verdict, the way nbgrader scores a cell: feedback on
+    stdout and the points as the numeric result, or an error for zero."""
+    text = f"[{result.tag}] {result.message}"
+    if result.score > 0:
+        cell.outputs = [
+            NotebookNode(output_type="stream", name="stdout", text=text + "\n"),
+            NotebookNode(output_type="execute_result", execution_count=cell.get(
+                "execution_count"), metadata={}, data={"text/plain": repr(result.score)}),
+        ]
+    else:
+        ename = {Verdict.MISSING: "NotAnswered", Verdict.TIMEOUT: "TooComplex",
+                 Verdict.INVALID: "InvalidAnswer"}.get(result.verdict, "WrongAnswer")
+        cell.outputs = [NotebookNode(output_type="error", ename=ename, evalue=text,
+                                     traceback=[f"{ename}: {text}"])]
+    cell.metadata["rope_course"] = {
+        "item": result.item, "score": result.score, "max_score": result.max_score,
+        "verdict": result.verdict.value, "tag": result.tag, "message": result.message,
+        "detail": result.detail,
+    }
+
+
+def read_result(cell: NotebookNode) -> ItemResult | None:
+    """The result :func:`write_result` stored in a cell, if any."""
+    data = cell.get("metadata", {}).get("rope_course")
+    if not isinstance(data, dict):
+        return None
+    return ItemResult(item=data["item"], score=float(data["score"]),
+                      max_score=float(data["max_score"]), verdict=Verdict(data["verdict"]),
+                      tag=data["tag"], message=data["message"], detail=data.get("detail", ""))

@@ -1,0 +1,352 @@
+"""Checks for symbolic and numeric answers: expressions, equations, numbers, choices.
+
+Each check is a small frozen dataclass with ``judge(answer, item_id, params)`` returning
+a :class:`~grader.results.Judgement`.  Wrong answers are matched against the item's
+misconception catalogue so the feedback names the slip, not just "wrong".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from grader import equivalence as eqv
+from grader.parse import AnswerError, ParseError, parse_srepr, parse_student
+from grader.payload import (
+    Answer,
+    BoolAnswer,
+    NumberAnswer,
+    SequenceAnswer,
+    SympyAnswer,
+    TextAnswer,
+    UnsupportedAnswer,
+)
+from grader.results import Judgement, Verdict, correct, wrong
+from solutions.derivation import SYMBOLS
+
+Params = Mapping[str, Any]
+LAM = SYMBOLS["lam"]
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A recognised wrong answer and what to tell the student about it."""
+
+    tag: str
+    """stable tag, counted in the class report"""
+    message: str
+    """the targeted feedback (teaches; never states the answer)"""
+    answer: Any = None
+    """the wrong answer it recognises: a sympy expression, an Eq, or a tuple of numbers"""
+    fraction: float = 0.0
+    """share of the points it still earns"""
+
+    def judgement(self, detail: str = "") -> Judgement:
+        """The judgement for an answer that shows this misconception."""
+        verdict = Verdict.PARTIAL if self.fraction > 0 else Verdict.INCORRECT
+        return Judgement(self.fraction, verdict, self.tag, self.message, detail)
+
+
+def to_sympy(answer: Answer) -> sp.Basic:
+    """Rebuild a captured or typed answer as a sympy object, safely."""
+    if isinstance(answer, SympyAnswer):
+        return parse_srepr(answer.srepr, SYMBOLS)
+    if isinstance(answer, TextAnswer):
+        return parse_student(answer.text, SYMBOLS)
+    raise TypeError(type(answer).__name__)
+
+
+def invalid(answer: Answer, expected: str) -> Judgement:
+    """The judgement for an answer of the wrong kind."""
+    if isinstance(answer, UnsupportedAnswer):
+        got = f"a {answer.type_name}"
+    elif isinstance(answer, SequenceAnswer):
+        got = "a list"
+    else:
+        got = {NumberAnswer: "a number", BoolAnswer: "True/False", TextAnswer: "a string",
+               SympyAnswer: "a sympy object"}.get(type(answer), type(answer).__name__)
+    return wrong("wrong_type", f"Expected {expected}, but got {got}.", verdict=Verdict.INVALID)
+
+
+def _parse_failure(exc: AnswerError) -> Judgement:
+    text = exc.caret() if isinstance(exc, ParseError) else ""
+    msg = f"{exc}\n{text}".rstrip()
+    return wrong("unparsable", msg, detail=type(exc).__name__, verdict=Verdict.INVALID)
+
+
+def _symbol_names(expr: sp.Basic) -> set[str]:
+    return {s.name for s in expr.free_symbols}
+
+
+@dataclass(frozen=True)
+class ExprCheck:
+    """An expression answer, judged for equivalence (not form) with the reference."""
+
+    reference: sp.Expr
+    """the answer key's expression"""
+    variables: tuple[str, ...]
+    """the symbols the answer may use"""
+    hint: str
+    """feedback for a wrong answer that matches no misconception"""
+    catalogue: tuple[Misconception, ...] = ()
+    """recognised wrong answers"""
+    forbidden: Mapping[str, Misconception] = field(default_factory=dict)
+    """symbols whose presence is itself a known slip (e.g. b left in lambda)"""
+    not_symbolic: Misconception | None = None
+    """what to say when a plain number is given instead of an expression"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Evaluate the grader's own expressions once, before any student answer."""
+        eqv.values(self.reference, item_id)
+        for m in self.catalogue:
+            if isinstance(m.answer, sp.Expr):
+                eqv.values(m.answer, item_id)
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge one answer."""
+        if isinstance(answer, NumberAnswer) and self.not_symbolic:
+            return self.not_symbolic.judgement()
+        if not isinstance(answer, (SympyAnswer, TextAnswer)):
+            return invalid(answer, "a sympy expression")
+        try:
+            expr = to_sympy(answer)
+        except AnswerError as exc:
+            return _parse_failure(exc)
+        if not isinstance(expr, sp.Expr):
+            return wrong("wrong_type", "Expected an expression (not an equation, list or "
+                         "True/False).", detail=sp.srepr(expr)[:200], verdict=Verdict.INVALID)
+        return self.judge_expr(eqv.rationalise(expr), item_id)
+
+    def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:
+        """Judge an already-rebuilt expression."""
+        names = _symbol_names(expr)
+        if not names and self.reference.free_symbols and self.not_symbolic:
+            return self.not_symbolic.judgement()
+        for name in sorted(names):
+            if name in self.forbidden:
+                return self.forbidden[name].judgement()
+        extra = names - set(self.variables)
+        if extra:
+            allowed = ", ".join(self.variables)
+            return wrong("extra_symbol", f"Your answer uses {', '.join(sorted(extra))}, but it "
+                         f"should depend only on {allowed}.")
+        outcome = eqv.compare(expr, self.reference, item_id)
+        if outcome is not eqv.Equivalence.DIFFERENT:
+            return correct(detail=f"equivalence: {outcome.value}")
+        student = eqv.values(expr, item_id)
+        for m in self.catalogue:
+            if isinstance(m.answer, sp.Expr) and eqv.agree(student, eqv.values(m.answer, item_id)):
+                return m.judgement()
+        return wrong("wrong_expression", self.hint, detail=str(expr)[:300])
+
+
+@dataclass(frozen=True)
+class EquationCheck:
+    """An equation answer, checked as an equation (sides, orientation, solution for lam)."""
+
+    reference: sp.Equality
+    """the answer key's equation"""
+    chain: tuple[tuple[str, sp.Equality], ...]
+    """the derivation's steps in order, named, to say which step was skipped or merged"""
+    solution: sp.Expr
+    """the value of lam the equation must give"""
+    hint: str
+    """feedback for an unrecognised wrong equation"""
+    lam_catalogue: tuple[Misconception, ...] = ()
+    """misconceptions recognised from the lam the student's equation gives"""
+    catalogue: tuple[Misconception, ...] = ()
+    """misconceptions recognised from the equation itself"""
+    allow_factor: bool = True
+    """accept sides scaled by one common constant (e.g. 2*pi not yet cancelled)"""
+    partial: float = 0.5
+    """share of the points for a right equation in the wrong form"""
+    no_lambda: Misconception | None = None
+    """what to say about an equation without lam"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Evaluate the grader's own expressions once."""
+        for m in self.lam_catalogue:
+            if isinstance(m.answer, sp.Expr):
+                eqv.values(m.answer, item_id)
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge one answer."""
+        if not isinstance(answer, (SympyAnswer, TextAnswer)):
+            return invalid(answer, "a sympy equation, Eq(left, right)")
+        try:
+            eq = to_sympy(answer)
+        except AnswerError as exc:
+            return _parse_failure(exc)
+        if isinstance(eq, sp.logic.boolalg.BooleanAtom):
+            return wrong("evaluated_equation", "Your Eq(...) evaluated to True or False before it "
+                         "reached the grader: sympy decided it at once. Build the two sides "
+                         "from the symbols so the equation stays an equation.")
+        if not isinstance(eq, sp.Equality):
+            return wrong("not_equation", "Expected an equation: use Eq(left, right).",
+                         verdict=Verdict.INVALID)
+        eq = eqv.rationalise(eq)
+        if eqv.same_up_to_constant(eq, self.reference, item_id, self.allow_factor):
+            return correct()
+        for m in self.catalogue:
+            if eqv.same_up_to_constant(eq, m.answer, item_id):
+                return m.judgement()
+        if LAM not in eq.free_symbols:
+            return (self.no_lambda or Misconception(
+                "no_lambda", "Your equation does not contain lam, so it cannot determine it."
+            )).judgement()
+        if eqv.satisfied_by(eq, LAM, self.solution, item_id):
+            return Judgement(self.partial, Verdict.PARTIAL, "step_form", self._step_message(eq,
+                             item_id))
+        return self._wrong_lambda(eq, item_id)
+
+    def _step_message(self, eq: sp.Equality, item_id: str) -> str:
+        names = [name for name, _ in self.chain]
+        target = next(i for i, (_, e) in enumerate(self.chain) if e == self.reference)
+        for k, (_name, step) in enumerate(self.chain):
+            if eqv.same_up_to_constant(eq, step, item_id, allow_factor=False):
+                if k < target:
+                    todo = ", then ".join(names[k + 1: target + 1])
+                    return (f"Your equation is right but this step is not done yet: {todo}. "
+                            "It still gives the right lam.")
+                return (f"Your equation is right but goes past this step (you already did: "
+                        f"{', '.join(names[target + 1: k + 1])}). Give the equation as it "
+                        "stands after this step.")
+        return ("Your equation gives the right lam, but it is not the equation this step asks "
+                "for: a step was skipped or merged. Show this step on its own.")
+
+    def _wrong_lambda(self, eq: sp.Equality, item_id: str) -> Judgement:
+        try:
+            sols = [s for s in sp.solve(eq, LAM) if isinstance(s, sp.Expr)]
+        except (NotImplementedError, ValueError, TypeError):
+            sols = []
+        for s in sols:
+            vals = eqv.values(s, item_id)
+            for m in self.lam_catalogue:
+                if isinstance(m.answer, sp.Expr) and eqv.agree(vals, eqv.values(m.answer, item_id)):
+                    return m.judgement(detail=f"solves to {s}")
+        return wrong("wrong_equation", self.hint, detail=str(eq)[:300])
+
+
+def _as_number(answer: Answer) -> float | None:
+    if isinstance(answer, NumberAnswer):
+        return answer.value
+    if isinstance(answer, (SympyAnswer, TextAnswer)):
+        try:
+            expr = to_sympy(answer)
+        except AnswerError:
+            return None
+        if isinstance(expr, sp.Expr) and expr.is_number:
+            value = eqv.value_at(expr, {})
+            return None if value is None else float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    """One number, or a fixed-length list of numbers, compared to within a relative tolerance."""
+
+    reference: Callable[[Params], tuple[float, ...]]
+    """the answer key's values for the given problem parameters"""
+    rel_tol: float
+    """accepted relative error (matches the precision the question asks for)"""
+    hint: str
+    """feedback for an unrecognised wrong value"""
+    catalogue: tuple[tuple[Misconception, Callable[[Params], tuple[float, ...]]], ...] = ()
+    """misconceptions with the values they would produce"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Nothing to precompute."""
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge one answer."""
+        expected = self.reference(params)
+        items = answer.items if isinstance(answer, SequenceAnswer) else (answer,)
+        if len(expected) == 1 and isinstance(answer, SequenceAnswer):
+            return invalid(answer, "a single number")
+        if len(items) != len(expected):
+            what = "a number" if len(expected) == 1 else f"a list of {len(expected)} numbers"
+            return invalid(answer, what)
+        got = [_as_number(a) for a in items]
+        if any(g is None for g in got):
+            return invalid(answer, "numbers (floats)")
+        if _close_all(got, expected, self.rel_tol):
+            return correct()
+        for m, values in self.catalogue:
+            if _close_all(got, values(params), self.rel_tol):
+                return m.judgement(detail=f"got {got}")
+        return wrong("wrong_value", self.hint, detail=f"got {got}, expected {expected}")
+
+
+def _close_all(got: list[float | None], expected: tuple[float, ...], rel: float) -> bool:
+    return all(g is not None and abs(g - e) <= rel * abs(e) + 1e-300 for g, e in zip(got, expected))
+
+
+@dataclass(frozen=True)
+class ChoiceCheck:
+    """A decision: True/False or one of a few letters."""
+
+    answer: bool | str
+    """the right choice"""
+    hint: str
+    """feedback for a wrong choice without its own misconception"""
+    wrong_choices: Mapping[Any, Misconception] = field(default_factory=dict)
+    """targeted feedback per wrong choice"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Nothing to precompute."""
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge one answer."""
+        if isinstance(self.answer, bool):
+            if not isinstance(answer, BoolAnswer):
+                return invalid(answer, "True or False")
+            got: Any = answer.value
+        else:
+            if not isinstance(answer, TextAnswer):
+                return invalid(answer, "one of the letters as a string, e.g. 'a'")
+            got = answer.text.strip().lower().strip("()'\". ")
+        if got == self.answer:
+            return correct()
+        if got in self.wrong_choices:
+            return self.wrong_choices[got].judgement()
+        return wrong("wrong_choice", self.hint)
+
+
+@dataclass(frozen=True)
+class SolutionsCheck:
+    """The list ``sympy.solve`` returns, compared as a set of expressions."""
+
+    expected: tuple[sp.Expr, ...]
+    """the answer key's solutions (empty when there is none)"""
+    hint: str
+    """feedback for a wrong list"""
+
+    def warm(self, item_id: str, params: Params) -> None:
+        """Nothing to precompute."""
+
+    def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
+        """Judge one answer."""
+        if not isinstance(answer, (SympyAnswer, SequenceAnswer)):
+            return invalid(answer, "the list returned by sympy.solve")
+        try:
+            if isinstance(answer, SympyAnswer):
+                got = to_sympy(answer)
+                sols = list(got) if isinstance(got, (list, tuple, sp.Tuple, sp.FiniteSet)) \
+                    else None
+                if got is sp.S.EmptySet:
+                    sols = []
+            else:
+                sols = [to_sympy(a) for a in answer.items]
+        except (AnswerError, TypeError):
+            return invalid(answer, "the list returned by sympy.solve")
+        if sols is None:
+            return invalid(answer, "the list returned by sympy.solve")
+        if len(sols) == len(self.expected) and all(
+            any(eqv.compare(s, e, item_id) is not eqv.Equivalence.DIFFERENT for e in self.expected)
+            for s in sols
+        ):
+            return correct()
+        return wrong("wrong_solutions", self.hint, detail=str(sols)[:300])

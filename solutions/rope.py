@@ -1,0 +1,451 @@
+"""NumPy reference kernels for rotary position embeddings (RoPE) and NTK-aware base scaling.
+
+Conventions
+-----------
+* Pairs are 0-indexed: ``theta_i = base**(-2*i/d)`` for ``i = 0 .. d/2 - 1`` (Xiao & Zhu,
+  *Foundations of LLMs*, ch. 2, write ``theta_k = base**(-2*(k-1)/d)``, ``k = 1 .. d/2``: the
+  same frequencies with ``k = i + 1``). The period of pair ``i`` is ``2*pi/theta_i``.
+* A pair ``(x0, x1)`` at position ``p`` is rotated by the angle ``p*theta_i``::
+
+      (x0, x1) -> (x0*cos - x1*sin, x0*sin + x1*cos)
+      i.e.  x0 + 1j*x1 -> (x0 + 1j*x1) * e^{1j*p*theta_i}.
+
+* Layouts: ``"interleaved"`` pairs coordinates ``(2i, 2i+1)`` (RoFormer, the book, Meta Llama,
+  GPT-J); ``"half"`` pairs ``(i, i + d/2)`` (Hugging Face Llama, GPT-NeoX). The scaling factor
+  ``lam`` does not depend on the layout.
+* NTK-aware scaling replaces ``base`` by ``lam*base`` with ``lam = (m/m_l)**(d/(d-2))``, which
+  stretches the period of the last pair ``i = d/2 - 1`` by exactly ``m/m_l`` -- as position
+  interpolation (``p -> p*m_l/m``) does -- and leaves the first pair (``theta_0 = 1``) alone.
+
+Speed
+-----
+:func:`apply_rope` is the reference students are timed against. It never builds the full
+``(seq, d/2)`` table of ``e^{1j*p*theta}`` at once: it walks the sequence in cache-sized row
+chunks, builds each chunk's table in float64 by angle addition
+(``e^{1j*(qB + r)*theta} = e^{1j*qB*theta} * e^{1j*r*theta}`` from two small tables of about
+``sqrt(seq)`` rows each), casts it to the precision of ``x`` and rotates the chunk with a single
+complex multiply (interleaved) or four real multiplies (half). The data are read once and written
+once. Angle addition is used only when the positions are an exact arithmetic progression
+(integers, or dyadic steps such as the ``0.25`` of 4x position interpolation); otherwise the table
+is evaluated directly with ``cos``/``sin``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "apply_rope",
+    "ntk_scaled_base",
+    "ntk_scaling_factor",
+    "position_interpolation",
+    "rope_angles",
+    "rope_frequencies",
+    "wavelengths",
+]
+
+LAYOUTS = ("interleaved", "half")
+_COMPLEX_OF = {
+    np.dtype(np.float32): np.dtype(np.complex64),
+    np.dtype(np.float64): np.dtype(np.complex128),
+}
+_CHUNK_ELEMENTS = 1 << 17  # ~512 KiB of float32 per chunk: stays in L2 while it is rotated
+_EXACT_LIMIT = 2.0**53  # integers below this are exact in float64
+_VELTKAMP = 134217729.0  # 2**27 + 1: splits a float64 into two 26-bit halves
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation helpers
+# ----------------------------------------------------------------------------------------------
+def _positive_real(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite, positive real number."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"{name} must be a positive number, got the boolean {value!r}; "
+            "booleans are not accepted as numbers"
+        )
+    if not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"{name} must be a positive real number, got {value!r} of type {type(value).__name__}"
+        )
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if result <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return result
+
+
+def _dimension(value: Any, name: str = "d") -> int:
+    """Return the head dimension as an int after checking it is a positive even integer."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive even integer, got the boolean {value!r}")
+    try:
+        dim = operator.index(value)
+    except TypeError:
+        if isinstance(value, float) and value.is_integer():
+            dim = int(value)
+        else:
+            raise ValueError(
+                f"{name} must be a positive even integer, got {value!r} "
+                f"of type {type(value).__name__}"
+            ) from None
+    if dim <= 0:
+        raise ValueError(f"{name} must be a positive even integer, got {dim}")
+    if dim % 2:
+        raise ValueError(
+            f"{name} must be even because RoPE rotates coordinates in pairs, got {dim}"
+        )
+    return dim
+
+
+def _lambda_dimension(value: Any) -> int:
+    """Like :func:`_dimension`, but also rejects ``d == 2``, for which ``lam`` is undefined."""
+    dim = _dimension(value)
+    if dim == 2:
+        raise ValueError(
+            "d = 2 leaves a single rotary pair whose frequency theta_0 = base**0 = 1 whatever "
+            "the base, so base scaling cannot imitate position interpolation; "
+            "lam = (m/m_l)**(d/(d-2)) is undefined (division by d - 2 = 0)"
+        )
+    return dim
+
+
+def _positions(positions: ArrayLike) -> NDArray[np.float64]:
+    """Return ``positions`` as a finite, 1-D float64 array."""
+    arr = np.asarray(positions)
+    if arr.dtype == np.bool_:
+        raise ValueError(
+            "positions must be numbers, got a boolean array; booleans are not accepted as positions"
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"positions must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"positions must have shape (seq,), got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError("positions contain NaN or infinity; every position must be finite")
+    return arr
+
+
+def _rotatable(x: ArrayLike) -> np.ndarray:
+    """Return ``x`` as an array of shape ``(..., seq, d)`` with a supported float dtype."""
+    arr = np.asarray(x)
+    kind = arr.dtype
+    if kind == np.bool_ or np.issubdtype(kind, np.integer):
+        raise ValueError(
+            f"x has dtype {kind}; RoPE produces non-integer values, so "
+            "cast x to float32 or float64 first (e.g. x.astype(np.float32))"
+        )
+    if np.issubdtype(kind, np.complexfloating):
+        raise ValueError(
+            f"x has complex dtype {kind}; pass the real coordinates as float32 or "
+            "float64 (pairs of real numbers), not complex numbers"
+        )
+    if kind.type not in (np.float16, np.float32, np.float64):
+        raise ValueError(f"x has unsupported dtype {kind}; use float16, float32 or float64")
+    if arr.ndim < 2:
+        raise ValueError(
+            f"x must have shape (..., seq, d) with at least 2 axes, got shape {arr.shape}"
+        )
+    return arr
+
+
+def _raise_if_not_finite(chunk: np.ndarray, ones: np.ndarray) -> None:
+    """Raise if ``chunk`` (shape ``(..., rows, d)``) holds NaN or infinity.
+
+    One BLAS matrix-vector product of the in-cache chunk with a vector of ones: any NaN or
+    infinity makes a row sum non-finite. Only then (or after an overflow of finite values) is
+    the exact element-wise test run.
+    """
+    rows = chunk.reshape(-1, chunk.shape[-2] * chunk.shape[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = rows @ ones[: rows.shape[1]]
+    if not np.isfinite(sums).all() and not np.isfinite(chunk).all():
+        raise ValueError("x contains NaN or infinity; RoPE needs finite inputs")
+
+
+# ----------------------------------------------------------------------------------------------
+# Public kernels
+# ----------------------------------------------------------------------------------------------
+def rope_frequencies(d: int, base: float = 10000.0) -> NDArray[np.float64]:
+    """Frequencies ``theta_i = base**(-2*i/d)`` for ``i = 0 .. d/2 - 1`` (float64, shape (d/2,)).
+
+    The book's ``theta_k = base**(-2*(k-1)/d)``, ``k = 1 .. d/2``, is ``rope_frequencies(d)[k-1]``.
+    """
+    dim = _dimension(d)
+    b = _positive_real(base, "base")
+    return np.power(b, -2.0 * np.arange(dim // 2, dtype=np.float64) / dim)
+
+
+def wavelengths(d: int, base: float = 10000.0) -> NDArray[np.float64]:
+    """Periods ``2*pi/theta_i = 2*pi*base**(2*i/d)`` of the ``d/2`` pairs (float64)."""
+    dim = _dimension(d)
+    b = _positive_real(base, "base")
+    return 2.0 * np.pi * np.power(b, 2.0 * np.arange(dim // 2, dtype=np.float64) / dim)
+
+
+def rope_angles(positions: ArrayLike, d: int, base: float = 10000.0) -> NDArray[np.float64]:
+    """Rotation angles ``p*theta_i``, float64 of shape ``(seq, d/2)``."""
+    return np.multiply.outer(_positions(positions), rope_frequencies(d, base))
+
+
+def position_interpolation(positions: ArrayLike, m: float, m_l: float) -> NDArray[np.float64]:
+    """Position interpolation: squeeze positions of a length-``m`` context into the trained
+    length ``m_l`` by ``p -> p*m_l/m`` (float64). Every period is thereby stretched by
+    ``m/m_l``."""
+    scale = _positive_real(m_l, "m_l") / _positive_real(m, "m")
+    return _positions(positions) * scale
+
+
+def ntk_scaling_factor(m: float, m_l: float, d: int) -> float:
+    """NTK-aware base-scaling factor ``lam = (m/m_l)**(d/(d-2))``.
+
+    It makes the period of the last pair ``i = d/2 - 1`` grow by ``m/m_l`` exactly, as under
+    position interpolation. ``d`` must be an even integer >= 4.
+    """
+    ratio = _positive_real(m, "m") / _positive_real(m_l, "m_l")
+    dim = _lambda_dimension(d)
+    return float(ratio ** (dim / (dim - 2)))
+
+
+def ntk_scaled_base(base: float, m: float, m_l: float, d: int) -> float:
+    """The NTK-aware base ``lam*base`` for extending a context from ``m_l`` to ``m``."""
+    return _positive_real(base, "base") * ntk_scaling_factor(m, m_l, d)
+
+
+def apply_rope(
+    x: ArrayLike,
+    positions: ArrayLike,
+    base: float = 10000.0,
+    layout: str = "interleaved",
+) -> np.ndarray:
+    """Rotate each pair of ``x`` (shape ``(..., seq, d)``) by ``positions[s]*theta_i``.
+
+    ``layout="interleaved"`` pairs coordinates ``(2i, 2i+1)``; ``layout="half"`` pairs
+    ``(i, i + d/2)``. A pair ``(x0, x1)`` becomes ``(x0*cos - x1*sin, x0*sin + x1*cos)``.
+    Positions may be any finite floats (position interpolation gives non-integer ones).
+
+    Returns a new array of the same shape and dtype as ``x`` (float16, float32 or float64; the
+    native byte order is used); ``x`` is never modified. Angles are computed in float64.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(
+            f"unknown layout {layout!r}; expected 'interleaved' (pairs 2i, 2i+1) "
+            "or 'half' (pairs i, i + d/2)"
+        )
+    arr = _rotatable(x)
+    pos = _positions(positions)
+    dim = _dimension(arr.shape[-1], name="d (the last axis of x)")
+    if pos.shape[0] != arr.shape[-2]:
+        raise ValueError(
+            f"positions has shape {pos.shape} but x has shape {arr.shape}; "
+            f"expected positions of shape ({arr.shape[-2]},) = (seq,)"
+        )
+    theta = rope_frequencies(dim, base)
+
+    out_dtype = arr.dtype.newbyteorder("=")
+    work = np.dtype(np.float32) if out_dtype == np.float16 else out_dtype
+    if arr.size == 0:
+        return np.array(arr, dtype=out_dtype, copy=True)
+    rows = _chunk_rows(arr.size // (arr.shape[-2] * dim), dim)
+    rows = _table_rows(pos.shape[0], rows)
+    chunks = _table_chunks(pos, theta, rows)
+    if layout == "interleaved":
+        out = _rotate_interleaved(arr, work, chunks, rows)
+    else:
+        out = _rotate_half(arr, work, chunks, rows)
+    return out if out.dtype == out_dtype else out.astype(out_dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rotation loops
+# ----------------------------------------------------------------------------------------------
+def _chunk_rows(batch: int, dim: int) -> int:
+    """Sequence rows per chunk so that one chunk of ``x`` holds about ``_CHUNK_ELEMENTS``."""
+    return max(1, _CHUNK_ELEMENTS // max(1, batch * dim))
+
+
+def _rotate_interleaved(
+    arr: np.ndarray, work: np.dtype, chunks: Iterator[tuple[int, int, np.ndarray]], rows: int
+) -> np.ndarray:
+    """Interleaved layout: view each pair ``(2i, 2i+1)`` as one complex number and multiply."""
+    ctype = _COMPLEX_OF[work]
+    if arr.dtype == work and arr.flags.c_contiguous:
+        src, out = arr, np.empty(arr.shape, dtype=work)
+    else:  # strided, non-native or float16: one contiguous working copy, rotated in place
+        src = out = np.array(arr, dtype=work, order="C", copy=True)
+    z_src, z_out = src.view(ctype), out.view(ctype)
+    ones = np.ones(rows * arr.shape[-1], dtype=work)
+    cast = np.empty((rows, arr.shape[-1] // 2), dtype=ctype)
+    for start, stop, table in chunks:
+        _raise_if_not_finite(src[..., start:stop, :], ones)
+        if table.dtype != ctype:
+            np.copyto(cast[: stop - start], table, casting="same_kind")
+            table = cast[: stop - start]
+        np.multiply(z_src[..., start:stop, :], table, out=z_out[..., start:stop, :])
+    return out
+
+
+def _rotate_half(
+    arr: np.ndarray, work: np.dtype, chunks: Iterator[tuple[int, int, np.ndarray]], rows: int
+) -> np.ndarray:
+    """Half layout, pairs ``(i, i + d/2)``. With ``x = [x1, x2]`` (halves along the last axis)::
+
+        out = x * [cos, cos] + [x2, x1] * [-sin, sin]
+
+    The first product runs over whole rows; only the second one works on half rows.
+    """
+    dim = arr.shape[-1]
+    half = dim // 2
+    src = arr if arr.dtype == work else arr.astype(work)
+    out = np.empty(arr.shape, dtype=work)
+    ones = np.ones(rows * dim, dtype=work)
+    cos_full = np.empty((rows, dim), dtype=work)
+    sin_signed = np.empty((rows, 2, half), dtype=work)
+    swapped_shape = (*arr.shape[:-2], -1, 2, half)
+    for start, stop, table in chunks:
+        n = stop - start
+        block, target = src[..., start:stop, :], out[..., start:stop, :]
+        _raise_if_not_finite(block, ones)
+        cos, sin = cos_full[:n], sin_signed[:n]
+        np.copyto(cos[:, :half], table.real, casting="same_kind")
+        np.copyto(cos[:, half:], cos[:, :half])
+        np.copyto(sin[:, 1], table.imag, casting="same_kind")
+        np.negative(sin[:, 1], out=sin[:, 0])
+        swapped = block.reshape(swapped_shape)[..., ::-1, :]  # [x2, x1] (a copy if strided)
+        np.multiply(swapped, sin, out=target.reshape(swapped_shape))
+        target += block * cos
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables of e^{1j*p*theta}
+# ----------------------------------------------------------------------------------------------
+def _cis(angles: NDArray[np.float64]) -> NDArray[np.complex128]:
+    """``e^{1j*angles}`` evaluated directly with cos and sin."""
+    out = np.empty(angles.shape, dtype=np.complex128)
+    np.cos(angles, out=out.real)
+    np.sin(angles, out=out.imag)
+    return out
+
+
+def _split(a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Veltkamp split: ``a = hi + lo`` exactly, each half with at most 26 significant bits."""
+    scaled = _VELTKAMP * a
+    hi = scaled - (scaled - a)
+    return hi, a - hi
+
+
+def _cis_exact_angle(
+    mult: NDArray[np.float64], theta: NDArray[np.float64]
+) -> NDArray[np.complex128]:
+    """``e^{1j*mult*theta}`` (outer product) without the rounding of the product ``mult*theta``.
+
+    Dekker's two-product gives ``mult*theta = hi + lo`` exactly; then
+    ``e^{1j*(hi+lo)} = e^{1j*hi}*(1 + 1j*lo)`` up to ``lo**2/2 < 1e-24``. The result is accurate
+    to a few units in the last place whatever the size of the angle.
+    """
+    hi = np.multiply.outer(mult, theta)
+    m_hi, m_lo = _split(mult)
+    t_hi, t_lo = _split(theta)
+    lo = np.multiply.outer(m_hi, t_hi) - hi
+    lo += np.multiply.outer(m_hi, t_lo)
+    lo += np.multiply.outer(m_lo, t_hi)
+    lo += np.multiply.outer(m_lo, t_lo)
+    base = _cis(hi)
+    return base + 1j * lo * base
+
+
+def _exact_progression(positions: NDArray[np.float64]) -> tuple[float, float] | None:
+    """Return ``(p0, step)`` if ``positions[k] == p0 + k*step`` holds in exact arithmetic and
+    every ``k*step`` and ``p0 + k*step`` is exactly representable; otherwise ``None``.
+
+    The check is exact: with ``D`` the common power-of-two denominator of ``p0`` and ``step``,
+    ``positions*D`` (exact) must equal the integers ``p0*D + k*step*D`` (all below 2**53).
+    """
+    n = positions.shape[0]
+    p0 = float(positions[0])
+    step = float(positions[1] - positions[0]) if n > 1 else 0.0
+    denom = max(p0.as_integer_ratio()[1], step.as_integer_ratio()[1])
+    if denom > 2**60:
+        return None
+    start, stride = p0 * denom, step * denom
+    if abs(start) + (n - 1) * abs(stride) >= _EXACT_LIMIT:
+        return None
+    expected = start + np.arange(n, dtype=np.float64) * stride
+    if not np.array_equal(positions * denom, expected):
+        return None
+    return p0, step
+
+
+def _block_size(n: int) -> int:
+    """Rows ``B >= sqrt(n)`` of the two small angle-addition tables."""
+    return math.isqrt(max(n, 1) - 1) + 1
+
+
+def _table_rows(n: int, rows: int) -> int:
+    """Round a chunk height to a whole number of angle-addition blocks."""
+    block = _block_size(n)
+    return block * max(1, round(rows / block))
+
+
+def _table_chunks(
+    positions: NDArray[np.float64], theta: NDArray[np.float64], rows: int
+) -> Iterator[tuple[int, int, NDArray[np.complex128]]]:
+    """Yield ``(start, stop, e^{1j*positions[start:stop, None]*theta})`` (complex128) chunks.
+
+    ``rows`` must be a multiple of ``_block_size(len(positions))`` (see :func:`_table_rows`).
+    The yielded table is a view of a buffer that is overwritten by the next chunk.
+
+    For an exact arithmetic progression ``p_k = p0 + k*step`` and ``k = q*B + r``:
+    ``e^{1j*p_k*theta} = e^{1j*(q*B*step)*theta} * e^{1j*(p0 + r*step)*theta}``, both factors
+    from small exact-angle tables (``B ~ sqrt(seq)``). Otherwise cos/sin are evaluated directly.
+    """
+    n, h = positions.shape[0], theta.shape[0]
+    if n == 0:
+        return
+    buffer = np.empty((rows, h), dtype=np.complex128)
+    progression = _exact_progression(positions)
+    if progression is None:
+        angles = np.empty((rows, h), dtype=np.float64)
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            np.multiply(positions[start:stop, None], theta, out=angles[: stop - start])
+            np.cos(angles[: stop - start], out=buffer.real[: stop - start])
+            np.sin(angles[: stop - start], out=buffer.imag[: stop - start])
+            yield start, stop, buffer[: stop - start]
+        return
+    p0, step = progression
+    block = _block_size(n)
+    per_chunk = rows // block
+    low = _cis_exact_angle(p0 + np.arange(block, dtype=np.float64) * step, theta)
+    high = _cis_exact_angle(np.arange(0, n, block, dtype=np.float64) * step, theta)
+    blocks = buffer.reshape(per_chunk, block, h)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        first = start // block
+        count = min(per_chunk, high.shape[0] - first)
+        np.multiply(high[first : first + count, None, :], low, out=blocks[:count])
+        yield start, stop, buffer[: stop - start]
+
+
+def _rotation_table(positions: ArrayLike, d: int, base: float = 10000.0) -> NDArray[np.complex128]:
+    """The full ``(seq, d/2)`` complex128 table ``e^{1j*p*theta_i}`` that :func:`apply_rope`
+    uses chunk by chunk (for tests and inspection)."""
+    pos = _positions(positions)
+    theta = rope_frequencies(d, base)
+    rows = _table_rows(pos.shape[0], _CHUNK_ELEMENTS // theta.shape[0])
+    chunks = [table.copy() for _, _, table in _table_chunks(pos, theta, rows)]
+    if not chunks:
+        return np.empty((0, theta.shape[0]), dtype=np.complex128)
+    return np.concatenate(chunks, axis=0)
