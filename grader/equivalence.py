@@ -15,9 +15,12 @@ from functools import lru_cache
 import sympy as sp
 
 from grader.domain import sample_points
+from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
 
 DIGITS = 30
 """Digits to which values must agree."""
+PROOF_SECONDS = 2.0
+"""Time allowed for a proof attempt; an unfinished proof is 'undecided', not wrong."""
 _EVAL_DIGITS = DIGITS + 15
 _REL = sp.Float(10, _EVAL_DIGITS) ** (2 - DIGITS)
 _ABS = sp.Float(10, _EVAL_DIGITS) ** (-DIGITS - 10)
@@ -50,7 +53,7 @@ def value_at(expr: sp.Expr, point: Point) -> Value:
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
         return None
     if not isinstance(v, sp.Number) or not v.is_finite or not v.is_real:
-        if isinstance(v, sp.Expr) and v.is_number:
+        if isinstance(v, sp.Expr) and v.is_number and not isinstance(v, sp.Number):
             re, im = v.as_real_imag()
             if isinstance(re, sp.Number) and abs(im) <= _ABS * (1 + abs(re)):
                 return sp.Float(re, _EVAL_DIGITS)
@@ -95,7 +98,11 @@ def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
     """Compare by numbers (any disagreement rejects), then try to prove."""
     if not agree(values(student, item_id), values(reference, item_id)):
         return Equivalence.DIFFERENT
-    return Equivalence.PROVEN if prove_equal(student, reference) else Equivalence.NUMERIC
+    try:
+        proven = call_with_timeout(prove_equal, student, reference, seconds=PROOF_SECONDS)
+    except (CheckTimeout, CheckCrashed, RuntimeError):
+        proven = None
+    return Equivalence.PROVEN if proven else Equivalence.NUMERIC
 
 
 def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,

@@ -29,6 +29,7 @@ from grader.symbolic import (
 )
 from solutions import derivation as D
 from solutions import rope as R
+from solutions import verification as V
 
 DEFAULT_PARAMS: Mapping[str, Any] = MappingProxyType(
     {"m_l": 4096, "m": 16384, "d": 128, "b": 10000})
@@ -222,7 +223,7 @@ _NUMERIC = (
         "Rotate each pair (x[i], x[i + d/2]) by positions*theta_i.", M.rotation_mutants("half")),
         "half-split RoPE"),
     Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
-        R.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
+        V.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
         "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False),
         "layout permutation"),
     Item("position_interpolation", "numeric_rope", "position_interpolation", 2, KernelCheck(
@@ -239,7 +240,7 @@ _NUMERIC = (
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",
         M.lambda_mutants(), check_dtype=False), "lambda found numerically"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(
-        R.rope_score, "Rotate q at position p and k at position r, then take their dot "
+        V.rope_score, "Rotate q at position p and k at position r, then take their dot "
         "product.", (), check_dtype=False), "attention score"),
     Item("apply_rope_speed", "numeric_rope", "apply_rope", 2, SpeedCheck(), "speed"),
 )

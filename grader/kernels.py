@@ -95,7 +95,7 @@ class KernelCheck:
         if slip is not None:
             return slip.judgement()
         probe, _call, (tag, message, fraction) = bad[0]
-        where = f" (on the grader's input: {probe.note})" if probe.note else ""
+        where = f" (on the test input: {probe.note})" if probe.note else ""
         passed = len(plan) - len(bad)
         if fraction == 0 and passed >= len(plan) / 2 and tag in ("wrong_values", "exception"):
             fraction = 0.5

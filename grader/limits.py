@@ -50,7 +50,7 @@ def call_with_timeout(fn: Callable[..., T], *args: Any, seconds: float = DEFAULT
     """
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=False)  # may nest
     proc.start()
     send.close()
     try:

@@ -1,23 +1,12 @@
 """Turn student answers (typed text or ``sympy.srepr`` output) into sympy objects, safely.
 
-Answers arrive as untrusted *data*. Nothing here calls ``eval`` on student text or runs raw
-``sympify``. Both entry points parse with ``ast.parse(mode="eval")`` and walk the tree against a
-whitelist, building sympy objects with a small interpreter that refuses number bombs
-(``10**10**10``).
-Symbols are matched *by name* to the grader's canonical symbols, so a student's assumptions are
-ignored.
-
-* :func:`parse_student` reads typed math such as ``(m/m_l)^(d/(d-2))`` or ``λ = ...``. After the
-  whitelist and the guarded interpreter accept it, the expression is built by sympy's ``parse_expr``
-  with a minimal ``global_dict`` (only ``Integer`` and ``Float``, and no builtins). Decimal
-  literals stay sympy ``Float`` (``m**0.5`` is not turned into ``sqrt(m)``). The grader's numeric
-  check treats them as equal.
-* :func:`parse_srepr` rebuilds an object that the student's kernel printed with ``sympy.srepr``.
-  Only the constructors listed in ``_SREPR_CALLS`` and ``_SREPR_NAMES`` are allowed (see
-  ``Symbol``, ``Integer``, ``Rational`` and ``Float`` below), along with Python lists and tuples.
-
-Every failure raises an :class:`AnswerError` subclass. Its message tells the student what to
-fix, and a caret marks the column where the problem is.
+Answers are untrusted *data*: nothing here runs ``eval`` or raw ``sympify`` on them. Both entry
+points ``ast.parse(mode="eval")`` the text and walk the tree against a whitelist with a small
+interpreter that also refuses number bombs (``10**10**10``). Symbols are mapped *by name* to the
+grader's canonical symbols, so the student's assumptions are ignored. :func:`parse_student` then
+builds the answer with sympy's ``parse_expr`` and a minimal ``global_dict``. Decimal literals
+stay sympy ``Float`` (``m**0.5`` is not ``sqrt(m)``); the grader's numeric check accepts both.
+Every failure is an :class:`AnswerError` whose message says what to fix, with a caret.
 """
 
 from __future__ import annotations
@@ -26,6 +15,7 @@ import ast
 import difflib
 import keyword
 import math
+import operator
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeAlias
@@ -34,8 +24,8 @@ import sympy
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 __all__ = [
-    "DEFAULT_FUNCTIONS", "AnswerError", "ForbiddenConstructError", "ParseError", "TooLargeError",
-    "UnknownNameError", "parse_srepr", "parse_student",
+    "DEFAULT_FUNCTIONS", "AnswerError", "ForbiddenConstructError", "ParseError", "Parsed",
+    "TooLargeError", "UnknownNameError", "parse_srepr", "parse_student",
 ]
 
 MAX_TEXT_CHARS = 2000  # typed answers
@@ -50,7 +40,11 @@ Parsed: TypeAlias = "sympy.Basic | list[Parsed] | tuple[Parsed, ...]"
 
 
 class AnswerError(ValueError):
-    """Base class: the answer can't be used. ``message`` says what the student should fix."""
+    """Base class: the answer can't be used. ``message`` says what the student should fix.
+
+    ``text``/``col`` locate the problem (``col`` is 0-based in ``text``, or None); ``str(err)``
+    is the message followed by :meth:`caret`.
+    """
 
     def __init__(self, message: str, *, text: str | None = None, col: int | None = None) -> None:
         super().__init__(message)
@@ -240,7 +234,7 @@ def _apply(src: _Source, where: ast.AST | int, fn: Callable[..., Any], *args: An
     if exprs and not all(isinstance(a, sympy.Expr) for a in args):
         src.fail(AnswerError, "Only numbers and expressions can be combined here (not equations, "
                  "true/false, sets or lists).", where)
-    if fn in (sympy.Pow, _pow) and isinstance(args[1], sympy.Number) and args[1].is_finite:
+    if fn in (sympy.Pow, operator.pow) and isinstance(args[1], sympy.Number) and args[1].is_finite:
         if abs(args[1]) > MAX_EXPONENT:
             src.fail(TooLargeError, f"Exponents may be at most {MAX_EXPONENT} in size.", where)
         if _height_bits(args[0]) * float(abs(args[1])) > MAX_NUMBER_BITS:
@@ -252,14 +246,13 @@ def _apply(src: _Source, where: ast.AST | int, fn: Callable[..., Any], *args: An
                  "equation used inside a sum, or a function given the wrong kind of argument).",
                  where)
     for part in (result, *getattr(result, "args", ())):
-        if isinstance(part, sympy.Rational) and _height_bits(part) > MAX_NUMBER_BITS:
-            src.fail(TooLargeError, "This part of the answer produces a number that is too large.",
-                     where)
+        big_exp = isinstance(part, sympy.Pow) and part.exp.is_Number and part.exp.is_finite and \
+            abs(part.exp) > MAX_EXPONENT
+        big_num = isinstance(part, sympy.Rational) and _height_bits(part) > MAX_NUMBER_BITS
+        if big_exp or big_num:
+            src.fail(TooLargeError, "This part of the answer is too large (a number above 2**1024 "
+                     f"or an exponent above {MAX_EXPONENT}).", where)
     return result
-
-
-def _pow(base: Any, exp: Any) -> Any:
-    return base**exp
 
 
 def _op_col(src: _Source, left: ast.AST, right: ast.AST) -> int:
@@ -288,17 +281,18 @@ def _number(src: _Source, node: ast.Constant) -> sympy.Number:
         kind = "Text in quotes" if isinstance(value, (str, bytes)) else (
             "Imaginary numbers" if isinstance(value, complex) else f"{value!r}")
         src.fail(ForbiddenConstructError, f"{kind} cannot be used in an answer.", node)
-    digits = abs(value) >= 10**MAX_INT_DIGITS if isinstance(value, int) else (
-        not math.isfinite(value) or sum(c.isdigit() for c in repr(value)) > MAX_INT_DIGITS)
-    if digits:
+    literal = ast.get_source_segment(src.code, node) or repr(value)
+    huge = abs(value) >= 10**MAX_INT_DIGITS if isinstance(value, int) else not math.isfinite(value)
+    if huge or sum(c.isdigit() for c in literal) > MAX_INT_DIGITS:
         src.fail(TooLargeError, f"Numbers may have at most {MAX_INT_DIGITS} digits.", node)
     return sympy.Integer(value) if isinstance(value, int) else sympy.Float(repr(value))
 
 
-_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.Pow: _pow,
+_BINOPS: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow,
 }
+_UNARY: dict[type[ast.AST], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 def _build_student(src: _Source, node: ast.AST, names: Mapping[str, Any],
@@ -318,8 +312,7 @@ def _build_student(src: _Source, node: ast.AST, names: Mapping[str, Any],
         src.unknown(node.id, node, "name", names)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _build_student(src, node.operand, names, calls)
-        return _apply(src, node, (lambda v: -v) if isinstance(node.op, ast.USub) else (lambda v: v),
-                      value)
+        return _apply(src, node, _UNARY[type(node.op)], value)
     if isinstance(node, ast.BinOp):
         where = _op_col(src, node.left, node.right)
         if type(node.op) not in _BINOPS:
@@ -439,11 +432,11 @@ def parse_student(text: str, symbols: Mapping[str, sympy.Symbol], *,
 
 def _int_arg(src: _Source, node: ast.AST) -> int:
     """An srepr integer literal, possibly negated (srepr prints ``Integer(-1)``)."""
-    sign = -1 if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else 1
-    inner = node.operand if sign < 0 else node  # type: ignore[attr-defined]
+    negate = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    inner = node.operand if negate else node  # type: ignore[attr-defined]
     if not (isinstance(inner, ast.Constant) and type(inner.value) is int):
         src.fail(ForbiddenConstructError, "Expected a whole number here.", node)
-    return sign * int(_number(src, inner))
+    return -int(_number(src, inner)) if negate else int(_number(src, inner))
 
 
 def _symbol(src: _Source, node: ast.Call, symbols: Mapping[str, sympy.Symbol]) -> sympy.Basic:
@@ -494,8 +487,7 @@ def _build_srepr(src: _Source, node: ast.AST, symbols: Mapping[str, sympy.Symbol
         items = [_build_srepr(src, e, symbols) for e in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _build_srepr(src, node.operand, symbols)
-        return _apply(src, node, lambda v: -v, value) if isinstance(node.op, ast.USub) else value
+        return _apply(src, node, _UNARY[type(node.op)], _build_srepr(src, node.operand, symbols))
     if isinstance(node, ast.Name):
         if node.id in _SREPR_NAMES:
             return _SREPR_NAMES[node.id]

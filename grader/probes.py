@@ -141,7 +141,7 @@ class TimingSpec:
     """its dtype"""
     screen_shape: tuple[int, ...] = (8, 256, 128)
     """a small first try: a Python loop is caught here without timing the full workload"""
-    screen_ratio: float = 400.0
+    screen_ratio: float = 100.0
     """a screening ratio to copy above this is reported without the full run"""
     repeats: int = 5
     """interleaved repetitions; the median is reported"""

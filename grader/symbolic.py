@@ -123,16 +123,14 @@ class ExprCheck:
     def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:
         """Judge an already-rebuilt expression."""
         names = _symbol_names(expr)
+        if names - set(self.variables):  # a symbol may cancel: (lam*b)**e/b**e uses no b
+            expr = sp.simplify(sp.expand_power_base(expr, force=True))
+            names = _symbol_names(expr)
         if not names and self.reference.free_symbols and self.not_symbolic:
             return self.not_symbolic.judgement()
         for name in sorted(names):
             if name in self.forbidden:
                 return self.forbidden[name].judgement()
-        extra = names - set(self.variables)
-        if extra:
-            allowed = ", ".join(self.variables)
-            return wrong("extra_symbol", f"Your answer uses {', '.join(sorted(extra))}, but it "
-                         f"should depend only on {allowed}.")
         outcome = eqv.compare(expr, self.reference, item_id)
         if outcome is not eqv.Equivalence.DIFFERENT:
             return correct(detail=f"equivalence: {outcome.value}")
@@ -140,6 +138,10 @@ class ExprCheck:
         for m in self.catalogue:
             if isinstance(m.answer, sp.Expr) and eqv.agree(student, eqv.values(m.answer, item_id)):
                 return m.judgement()
+        extra = names - set(self.variables)
+        if extra:
+            return wrong("extra_symbol", f"Your answer uses {', '.join(sorted(extra))}, but it "
+                         f"should depend only on {', '.join(self.variables)}.")
         return wrong("wrong_expression", self.hint, detail=str(expr)[:300])
 
 
@@ -240,7 +242,7 @@ def _as_number(answer: Answer) -> float | None:
             return None
         if isinstance(expr, sp.Expr) and expr.is_number:
             value = eqv.value_at(expr, {})
-            return None if value is None else float(value)
+            return float("nan") if value is None else float(value)  # nan: oo, zoo, complex
     return None
 
 

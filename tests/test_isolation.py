@@ -1,0 +1,124 @@
+"""The verdict is computed outside the student's kernel, from data, under hard limits."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from grader import capture, payload
+from grader.items import REGISTRY
+from grader.limits import CheckTimeout, call_with_timeout
+from grader.payload import NumberAnswer, TextAnswer
+from grader.scoring import judge
+
+m, m_l = sp.symbols("m m_l", positive=True)
+d = sp.Symbol("d", positive=True, even=True)
+
+SLOW = "(m/m_l)**(d/(d-2)) + (sin(m_l+d)**2+cos(m_l+d)**2-1)*(m+d)**50"
+
+
+class AlwaysEqual(sp.Symbol):
+    """A student's object that claims equality with everything."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = sp.Symbol.__hash__
+
+
+class LyingFloat(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __float__(self):
+        return 4.088994243
+
+
+def test_eq_override_is_judged_wrong() -> None:
+    """Is a captured object whose __eq__ always returns True still judged wrong?"""
+    cheat = AlwaysEqual("m")
+    assert cheat == (m / m_l) ** (d / (d - 2))  # it lies in the kernel...
+    j = judge(REGISTRY["lam_solution"], capture.capture_value(cheat))
+    assert j.fraction == 0  # ...but only its srepr text crossed over, and that is rejected
+
+
+def test_float_subclass_is_not_taken_as_a_number() -> None:
+    """Is a float subclass that lies about its value refused instead of converted?"""
+    answer = capture.capture_value(LyingFloat(1.0))
+    assert isinstance(answer, payload.UnsupportedAnswer)
+    assert judge(REGISTRY["lam_4096_16384_d128"], answer).fraction == 0
+
+
+def test_array_subclass_output_is_refused() -> None:
+    """Is an ndarray subclass returned by a student's kernel refused (no __array__ tricks)?"""
+    class Sneaky(np.ndarray):
+        pass
+
+    def fn(d, base=10000.0):
+        return (base ** (-2.0 * np.arange(d // 2) / d)).view(Sneaky)
+
+    j = judge(REGISTRY["rope_frequencies"], capture._capture("rope_frequencies", fn))
+    assert (j.fraction, j.tag) == (0.0, "wrong_type")
+
+
+def test_payload_carries_no_verdict() -> None:
+    """Are score or verdict fields smuggled into a capture ignored?"""
+    data = payload.to_json(TextAnswer("m/m_l"))
+    data.update({"score": 3, "verdict": "correct", "tag": "ok"})
+    j = judge(REGISTRY["lam_solution"], payload.from_json(json.loads(json.dumps(data))))
+    assert (j.fraction, j.tag) == (0.0, "pi_factor")
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "number", "value": "4.0889"}, {"kind": "bool", "value": 1},
+    {"kind": "calls", "calls": [{"output": "AAAA", "error": "", "returned_type": "x",
+                                 "input_modified": False}]},
+    {"kind": "eval", "code": "__import__('os')"}, [], {"kind": "timing", "ratio_to_copy": 1.0},
+])
+def test_malformed_payloads_are_refused(bad) -> None:
+    """Is a tampered or malformed capture refused with PayloadError, never executed?"""
+    with pytest.raises(payload.PayloadError):
+        payload.from_json(bad)
+
+
+def test_pathological_expression_hits_the_hard_limit() -> None:
+    """Does an answer that cannot be checked in time get 'too complex', without hanging?"""
+    t0 = time.perf_counter()
+    j = judge(REGISTRY["lam_solution"], TextAnswer(SLOW), seconds=0.2)
+    assert (j.fraction, j.tag) == (0.0, "too_complex")
+    assert time.perf_counter() - t0 < 3.0
+
+
+def test_slow_proof_falls_back_to_numeric_agreement(monkeypatch) -> None:
+    """Is a right answer whose proof times out accepted on 30-digit agreement, and said so?"""
+    from grader import equivalence
+
+    monkeypatch.setattr(equivalence, "PROOF_SECONDS", 0.05)
+    j = judge(REGISTRY["lam_solution"], TextAnswer(SLOW), seconds=20)
+    assert (j.fraction, j.tag, j.detail) == (1.0, "ok", "equivalence: numeric")
+
+
+def test_time_limit_works_off_the_main_thread() -> None:
+    """Is the hard limit enforced from outside, also when called from a worker thread?"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def spin() -> None:
+        while True:
+            pass
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(call_with_timeout, spin, seconds=0.3)
+        with pytest.raises(CheckTimeout):
+            future.result(timeout=10)
+
+
+def test_number_answers_are_plain_data() -> None:
+    """Does a numpy scalar become a plain float in the capture?"""
+    answer = capture.capture_value(np.float32(4.089))
+    assert isinstance(answer, NumberAnswer) and type(answer.value) is float

@@ -1,0 +1,182 @@
+"""Kernel checks: the student's function runs on probe inputs (as in their kernel), the
+outputs are judged against the answer key, and known slips are named by their mutants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import capture
+from grader.items import REGISTRY
+from grader.kernels import SpeedCheck
+from grader.payload import TimingAnswer, UnsupportedAnswer
+from grader.scoring import judge
+
+
+def _judge(item: str, fn):
+    return judge(REGISTRY[item], capture._capture(item, fn))
+
+
+# --- a few plain student-style implementations (independent of solutions/) -------------
+def freqs(d, base=10000.0):
+    return base ** (-2.0 * np.arange(d // 2) / d)
+
+
+def rope(x, positions, base=10000.0, layout="interleaved", sign=1.0, shift=0):
+    d = x.shape[-1]
+    theta = base ** (-2.0 * (np.arange(d // 2) + shift) / d)
+    ang = sign * np.asarray(positions, np.float64)[:, None] * theta
+    cos, sin = np.cos(ang), np.sin(ang)
+    if layout == "interleaved":
+        a, b = x[..., 0::2], x[..., 1::2]
+    else:
+        a, b = x[..., : d // 2], x[..., d // 2:]
+    out = np.empty_like(x)
+    ra, rb = a * cos - b * sin, a * sin + b * cos
+    if layout == "interleaved":
+        out[..., 0::2], out[..., 1::2] = ra, rb
+    else:
+        out[..., : d // 2], out[..., d // 2:] = ra, rb
+    return out
+
+
+def rope_in_place(x, positions, base=10000.0):
+    x[...] = rope(x, positions, base)
+    return x
+
+
+def rope_float64(x, positions, base=10000.0):
+    return rope(x.astype(np.float64), positions, base)
+
+
+def rope_raises(x, positions, base=10000.0):
+    raise ValueError("not implemented yet")
+
+
+def rope_nan(x, positions, base=10000.0):
+    return rope(x, positions, base) * np.nan
+
+
+def rope_wrong_shape(x, positions, base=10000.0):
+    return rope(x, positions, base)[..., :-2]
+
+
+def rope_list(x, positions, base=10000.0):
+    return rope(x, positions, base).tolist()
+
+
+KERNEL_CASES = [
+    ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base), 1.0, "ok"),
+    ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base, "half"), 0.0, "other_layout"),
+    ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base, sign=-1.0), 0.0, "sin_sign"),
+    ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base, shift=1), 0.0, "one_based_index"),
+    ("apply_rope", rope_in_place, 0.5, "modified_input"),
+    ("apply_rope", rope_float64, 0.5, "wrong_dtype"),
+    ("apply_rope", rope_raises, 0.0, "exception"),
+    ("apply_rope", rope_nan, 0.0, "non_finite"),
+    ("apply_rope", rope_wrong_shape, 0.0, "wrong_shape"),
+    ("apply_rope", rope_list, 0.0, "wrong_type"),
+    ("apply_rope", 42, 0.0, "wrong_type"),
+    ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base, "half"), 1.0, "ok"),
+    ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base), 0.0, "other_layout"),
+    ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base, "half", -1.0), 0.0, "sin_sign"),
+    ("rope_frequencies", freqs, 1.0, "ok"),
+    ("rope_frequencies", lambda d, base=10000.0: base ** (-2.0 * np.arange(1, d // 2 + 1) / d),
+     0.0, "one_based_index"),
+    ("rope_frequencies", lambda d, base=10000.0: base ** (-1.0 * np.arange(d // 2) / d), 0.0,
+     "missing_factor_2"),
+    ("rope_frequencies", lambda d, base=10000.0: base ** (2.0 * np.arange(d // 2) / d), 0.0,
+     "period_not_frequency"),
+    ("rope_frequencies", lambda d, base=10000.0: base ** (-2.0 * np.arange(d) / d), 0.0,
+     "wrong_shape"),
+    ("rope_angles", lambda p, d, base=10000.0: np.outer(p, freqs(d, base)), 1.0, "ok"),
+    ("rope_angles", lambda p, d, base=10000.0: np.outer(freqs(d, base), p), 0.0, "transposed"),
+    ("wavelengths", lambda d, base=10000.0: 2 * np.pi / freqs(d, base), 1.0, "ok"),
+    ("wavelengths", lambda d, base=10000.0: 1 / freqs(d, base), 0.0, "missing_2pi"),
+    ("wavelengths", lambda d, base=10000.0: 2 * np.pi * freqs(d, base), 0.0, "frequency_not_period"),
+    ("position_interpolation", lambda p, m, m_l: np.asarray(p) * m_l / m, 1.0, "ok"),
+    ("position_interpolation", lambda p, m, m_l: np.asarray(p) * m / m_l, 0.0, "pi_inverted"),
+    ("ntk_scaled_base", lambda base, m, m_l, d: base * (m / m_l) ** (d / (d - 2)), 1.0, "ok"),
+    ("ntk_scaled_base", lambda base, m, m_l, d: base * m / m_l, 0.0, "pi_factor"),
+    ("ntk_scaled_base", lambda base, m, m_l, d: (m / m_l) ** (d / (d - 2)), 0.0, "missing_base"),
+    ("ntk_scaled_base", lambda base, m, m_l, d: base * (m / m_l) ** ((d - 2) / d), 0.0,
+     "inverted_exponent"),
+    ("find_lambda", lambda m, m_l, d: (m / m_l) ** (d / (d - 2)), 1.0, "ok"),
+    ("find_lambda", lambda m, m_l, d: (m_l / m) ** (d / (d - 2)), 0.0, "matched_frequency"),
+    ("interleaved_to_half", lambda d: np.r_[0:d:2, 1:d:2], 1.0, "ok"),
+    ("interleaved_to_half", lambda d: np.argsort(np.r_[0:d:2, 1:d:2]), 0.0, "inverse_permutation"),
+    ("rope_score", lambda q, k, p, r, base=10000.0: float(
+        rope(q[None], [p], base)[0] @ rope(k[None], [r], base)[0]), 1.0, "ok"),
+]
+
+
+@pytest.mark.parametrize(("item", "fn", "fraction", "tag"), KERNEL_CASES,
+                         ids=[f"{c[0]}:{c[3]}" for c in KERNEL_CASES])
+def test_kernel_mutants(item: str, fn, fraction: float, tag: str) -> None:
+    """Does each implementation earn its expected share, with the tag of its slip?"""
+    j = _judge(item, fn)
+    assert (j.fraction, j.tag) == (fraction, tag), j.message
+
+
+def test_exception_message_leaks_no_internals() -> None:
+    """Does the feedback for a raising function show the student's error but no grader code?"""
+    j = _judge("apply_rope", rope_raises)
+    assert "ValueError: not implemented yet" in j.message
+    assert "grader" not in j.message and "solutions" not in j.message and "File " not in j.message
+
+
+def test_partial_failure_names_the_input() -> None:
+    """Does a kernel that fails only on non-contiguous input get half, with the input named?"""
+    def contiguous_only(x, positions, base=10000.0):
+        if not x.flags.c_contiguous:
+            raise ValueError("needs contiguous input")
+        return rope(x, positions, base)
+
+    j = _judge("apply_rope", contiguous_only)
+    assert (j.fraction, j.tag) == (0.5, "exception")
+    assert "non-contiguous" in j.message
+
+
+def test_capture_of_a_non_function() -> None:
+    """Is a non-callable answer for a kernel item captured as unsupported, not called?"""
+    assert isinstance(capture._capture("apply_rope", 3), UnsupportedAnswer)
+
+
+@pytest.mark.parametrize(("ratio", "fraction", "tag"), [
+    (1.0, 1.0, "ok"), ("ref*2.5", 1.0, "ok"), ("ref*10", 0.5, "slow_kernel"),
+    ("ref*50", 0.0, "python_loop"),
+])
+def test_speed_thresholds(monkeypatch, ratio, fraction, tag) -> None:
+    """Are speed points given at <= 3x the reference (all) and <= 20x (half), as ratios?"""
+    from grader import kernels
+
+    monkeypatch.setattr(kernels, "reference_ratio", lambda shape, dtype, repeats=7: 2.0)
+    spec_shape = (8, 16_384, 128)
+    value = 2.0 * float(ratio.split("*")[1]) if isinstance(ratio, str) else ratio
+    j = SpeedCheck().judge(TimingAnswer(value, spec_shape), "apply_rope_speed", {})
+    assert (j.fraction, j.tag) == (fraction, tag)
+
+
+def test_speed_rejects_an_unknown_workload() -> None:
+    """Is a timing measured on a shape the grader never asked for refused?"""
+    j = SpeedCheck().judge(TimingAnswer(1.0, (1, 1, 2)), "apply_rope_speed", {})
+    assert (j.fraction, j.tag) == (0.0, "tampered")
+
+
+def test_python_loop_is_screened_quickly() -> None:
+    """Is a per-position, per-pair Python loop caught on the small screening input?"""
+    def loop(x, positions, base=10000.0):
+        out = x.copy()
+        d = x.shape[-1]
+        for s, p in enumerate(positions):
+            for i in range(d // 2):
+                t = p * base ** (-2 * i / d)
+                c, sn = np.cos(t), np.sin(t)
+                a, b = x[..., s, 2 * i].copy(), x[..., s, 2 * i + 1].copy()
+                out[..., s, 2 * i], out[..., s, 2 * i + 1] = a * c - b * sn, a * sn + b * c
+        return out
+
+    answer = capture._capture("apply_rope_speed", loop)
+    assert isinstance(answer, TimingAnswer) and answer.shape == (8, 256, 128)
+    j = judge(REGISTRY["apply_rope_speed"], answer)
+    assert (j.fraction, j.tag) == (0.0, "python_loop")

@@ -1,0 +1,170 @@
+"""Accepted and rejected answers for every symbolic item, each with its expected tag.
+
+Answers go through the same path as in grading: text (as a student types it) or a sympy
+object captured as ``srepr`` in a "kernel", judged by ``grader.scoring.judge``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from grader.capture import capture_value
+from grader.items import REGISTRY
+from grader.payload import BoolAnswer, NumberAnswer, SequenceAnswer, TextAnswer
+from grader.results import Verdict
+from grader.scoring import judge
+
+# symbols as a student creates them (assumptions as in the notebook's setup cell)
+b, m, m_l, lam = sp.symbols("b m m_l lam", positive=True)
+d = sp.Symbol("d", positive=True, even=True)
+i = sp.Symbol("i", integer=True, nonnegative=True)
+e = (d - 2) / d
+
+TABLE: dict[str, list[tuple[object, float, str]]] = {
+    "theta_i": [("b**(-2*i/d)", 1, "ok"), ("1/b**(2*i/d)", 1, "ok"),
+                ("b**(-2*(i-1)/d)", 0, "one_based_index"), ("b**(2*i/d)", 0, "period_not_frequency"),
+                ("b**(-i/d)", 0, "missing_factor_2"), ("b**(-2*i)", 0, "wrong_expression")],
+    "period_i": [("2*pi*b**(2*i/d)", 1, "ok"), ("2*pi/b**(-2*i/d)", 1, "ok"),
+                 ("b**(2*i/d)", 0, "missing_2pi"), ("2*pi*b**(-2*i/d)", 0, "frequency_not_period")],
+    "pi_stretch": [("m/m_l", 1, "ok"), ("m_l/m", 0, "pi_inverted")],
+    "base_stretch_i": [("lam**(2*i/d)", 1, "ok"), ("(lam*b)**(2*i/d)/b**(2*i/d)", 1, "ok"),
+                       ("lam", 0, "uniform_stretch"), ("lam**(-2*i/d)", 0, "inverse_stretch")],
+    "i_star": [("d/2 - 1", 1, "ok"), ("(d-2)/2", 1, "ok"), ("d/2", 0, "off_by_one_index"),
+               ("0", 0, "highest_frequency_pair"), ("d - 1", 0, "dimension_not_pair")],
+    "matching_eq": [
+        (sp.Eq(2 * sp.pi * (lam * b) ** e, (m / m_l) * 2 * sp.pi * b ** e), 1, "ok"),
+        ("(m/m_l)*2*pi*b**((d-2)/d) = 2*pi*(lam*b)**((d-2)/d)", 1, "ok"),
+        ("(lam*b)**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
+        ("lam**((d-2)/d) = m/m_l", 0.5, "step_form"),
+        ("2*pi*lam*b = (m/m_l)*2*pi*b", 0, "off_by_one_index"),
+        ("2*pi = 2*pi*m/m_l", 0, "highest_frequency_pair"),
+        ("(lam*b)**(-(d-2)/d) = (m/m_l)*b**(-(d-2)/d)", 0, "matched_frequency"),
+        ("2*pi*(lam*b)**((d-2)/d) = (m_l/m)*2*pi*b**((d-2)/d)", 0, "matched_frequency"),
+        ("(lam*b)**((d-4)/d) = (m/m_l)*b**((d-4)/d)", 0, "second_to_last_pair"),
+        ("2*pi*(lam*b)**((d-2)/d)", 0, "not_equation"),
+    ],
+    "step_cancel_2pi": [("(lam*b)**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
+                        ("lam**((d-2)/d)*b**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
+                        ("2*pi*(lam*b)**((d-2)/d) = 2*pi*(m/m_l)*b**((d-2)/d)", 0.5, "step_form"),
+                        ("(lam*b)**(d/(d-2)) = (m/m_l)*b**(d/(d-2))", 0, "inverted_exponent")],
+    "step_split": [("lam**((d-2)/d)*b**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
+                   ("lam**((d-2)/d) = m/m_l", 0.5, "step_form")],
+    "step_cancel_b": [("lam**((d-2)/d) = m/m_l", 1, "ok"), ("m/m_l = lam**(1 - 2/d)", 1, "ok"),
+                      ("lam = (m/m_l)**(d/(d-2))", 0.5, "step_form"),
+                      ("lam**(d/(d-2)) = m/m_l", 0, "inverted_exponent"),
+                      ("lam**((d-2)/d) = m_l/m", 0, "matched_frequency")],
+    "exponent": [("(d-2)/d", 1, "ok"), ("1 - 2/d", 1, "ok"), ("2*(d/2-1)/d", 1, "ok"),
+                 ("d/(d-2)", 0, "reciprocal_exponent"), ("1", 0, "off_by_one_index"),
+                 ("(d-2)/(2*d)", 0, "missing_factor_2"), ("(d-4)/d", 0, "second_to_last_pair")],
+    "lam_solution": [
+        ("(m/m_l)**(d/(d-2))", 1, "ok"), ("exp(d*log(m/m_l)/(d-2))", 1, "ok"),
+        ("(m/m_l)**(1 + 2/(d-2))", 1, "ok"), ("m**(d/(d-2)) * m_l**(-d/(d-2))", 1, "ok"),
+        ("1/(m_l/m)**(d/(d-2))", 1, "ok"), ("(m/m_l)^(d/(d−2))", 1, "ok"),
+        (sp.solve(sp.Eq(2 * sp.pi * (lam * b) ** e, (m / m_l) * 2 * sp.pi * b ** e), lam)[0], 1, "ok"),
+        ("m/m_l", 0, "pi_factor"), ("(m/m_l)**((d-2)/d)", 0, "inverted_exponent"),
+        ("(m/m_l)**(-d/(d-2))", 0, "matched_frequency"), ("(m_l/m)**(d/(d-2))", 0, "matched_frequency"),
+        ("(m/m_l)**(d/(d-4))", 0, "second_to_last_pair"), ("1", 0, "not_symbolic"),
+        ("(m/m_l)**(2/(d-2))", 0, "per_step_ratio"), ("(m/m_l)**(d/2)", 0, "half_d_exponent"),
+        ("(m/m_l)**(2*d/(d-2))", 0, "missing_factor_2"), ("b*(m/m_l)**(d/(d-2))", 0, "contains_b"),
+        (4.088994243, 0, "not_symbolic"), ("lam*m/m_l", 0, "contains_lam"),
+        ("sqrt(m/m_l)", 0, "square_root"), ("(m/m_l)**(d/(d-3))", 0, "wrong_expression"),
+        ("x**2", 0, "unparsable"), ("m.__class__", 0, "unparsable"),
+    ],
+    "lam_double": [("2**(d/(d-2))", 1, "ok"), ("2*2**(2/(d-2))", 1, "ok"), ("2", 0, "not_symbolic"),
+                   ("2**((d-2)/d)", 0, "inverted_exponent"), ("(m/m_l)**(d/(d-2))", 0, "not_substituted")],
+    "rel_error": [("(m/m_l)**(2/(d-2)) - 1", 1, "ok"), ("((m/m_l)**(d/(d-2)) - m/m_l)/(m/m_l)", 1, "ok"),
+                  ("(m/m_l)**(2/(d-2))", 0, "ratio_not_error"),
+                  ("1 - (m/m_l)**(-2/(d-2))", 0, "relative_to_lam"),
+                  ("(m/m_l)**(d/(d-2)) - m/m_l", 0, "absolute_error")],
+    "dlam_dd": [(sp.diff((m / m_l) ** (d / (d - 2)), d), 1, "ok"),
+                ("-2*(m/m_l)**(d/(d-2))*log(m/m_l)/(d-2)**2", 1, "ok"),
+                (sp.diff((m / m_l) ** (d / (d - 2)), m), 0, "wrong_variable")],
+    "lam_limit": [("m/m_l", 1, "ok"), (sp.limit((m / m_l) ** (d / (d - 2)), d, sp.oo), 1, "ok"),
+                  ("(m/m_l)**(d/(d-2))", 0, "wrong_expression")],
+    "new_period": [("2*pi*(lam*b)**((d-2)/d)", 1, "ok"),
+                   ("(m/m_l)*2*pi*b**((d-2)/d)", 0, "pi_side"), ("2*pi*b**((d-2)/d)", 0, "old_period")],
+}
+
+CASES = [(item, ans, score, tag) for item, rows in TABLE.items() for ans, score, tag in rows]
+
+
+def _answer(ans: object):
+    if isinstance(ans, str):
+        return TextAnswer(ans)
+    if isinstance(ans, float):
+        return NumberAnswer(ans)
+    return capture_value(ans)  # a sympy object, captured as srepr text exactly as in a kernel
+
+
+@pytest.mark.parametrize(("item", "answer", "fraction", "tag"), CASES,
+                         ids=[f"{c[0]}:{c[1]!s:.40}" for c in CASES])
+def test_symbolic_item_table(item: str, answer: object, fraction: float, tag: str) -> None:
+    """Does each known answer earn exactly its expected share of points, with its tag?"""
+    j = judge(REGISTRY[item], _answer(answer))
+    assert (j.fraction, j.tag) == (fraction, tag), j.message
+
+
+def test_every_symbolic_item_has_a_table() -> None:
+    """Is every expression and equation item of the registry covered by the table?"""
+    kinds = {"ExprCheck", "EquationCheck"}
+    symbolic = {k for k, it in REGISTRY.items() if type(it.check).__name__ in kinds}
+    assert symbolic <= set(TABLE)
+
+
+@pytest.mark.parametrize(("item", "answer", "fraction", "tag"), [
+    ("lam_4096_16384_d128", NumberAnswer(4.0890), 1, "ok"),
+    ("lam_4096_16384_d128", NumberAnswer(4.088994243), 1, "ok"),
+    ("lam_4096_16384_d128", TextAnswer("4**(128/126)"), 1, "ok"),
+    ("lam_4096_16384_d128", NumberAnswer(4.0), 0, "pi_factor"),
+    ("lam_4096_16384_d128", NumberAnswer(4 ** (-128 / 126)), 0, "matched_frequency"),
+    ("lam_4096_16384_d128", NumberAnswer(4 ** (126 / 128)), 0, "inverted_exponent"),
+    ("lam_4096_16384_d128", SequenceAnswer((NumberAnswer(4.089),)), 0, "wrong_type"),
+    ("new_base_10000", NumberAnswer(40889.94), 1, "ok"),
+    ("new_base_10000", NumberAnswer(40000.0), 0, "pi_factor"),
+    ("new_base_10000", NumberAnswer(40010.0), 0, "wrong_value"),
+    ("stretch_first_middle_last", SequenceAnswer((NumberAnswer(1.0), NumberAnswer(4 ** (64 / 126)),
+                                                  NumberAnswer(4.0))), 1, "ok"),
+    ("stretch_first_middle_last", SequenceAnswer((NumberAnswer(4.0),) * 3), 0, "pi_uniform"),
+    ("lam_double_values", SequenceAnswer((NumberAnswer(2 ** (64 / 62)), NumberAnswer(2.022126169))),
+     1, "ok"),
+    ("lam_double_values", SequenceAnswer((NumberAnswer(2.022126169), NumberAnswer(2 ** (64 / 62)))),
+     0, "wrong_value"),
+    ("lam_double_limit", NumberAnswer(2.0), 1, "ok"),
+    ("lam_double_limit", capture_value(sp.Integer(2)), 1, "ok"),
+    ("lam_double_limit", capture_value(sp.oo), 0, "wrong_value"),
+    ("rel_error_values", SequenceAnswer(tuple(NumberAnswer(r ** (2 / 126) - 1) for r in (2, 4, 8, 32))),
+     1, "ok"),
+    ("colleague_claim", BoolAnswer(False), 1, "ok"),
+    ("colleague_claim", BoolAnswer(True), 0, "wrong_choice"),
+    ("colleague_claim", TextAnswer("False"), 0, "wrong_type"),
+    ("d2_reason", TextAnswer("b"), 1, "ok"),
+    ("d2_reason", TextAnswer(" (B) "), 1, "ok"),
+    ("d2_reason", TextAnswer("a"), 0, "exponent_only"),
+    ("d2_reason", TextAnswer("c"), 0, "wrong_choice"),
+    ("highest_freq_solutions", capture_value([]), 1, "ok"),
+    ("highest_freq_solutions", capture_value(sp.solve(sp.Eq(2 * sp.pi, 2 * sp.pi * m / m_l), lam)),
+     1, "ok"),
+    ("highest_freq_solutions", capture_value([(m / m_l) ** (d / (d - 2))]), 0, "wrong_solutions"),
+])
+def test_numeric_and_choice_items(item: str, answer, fraction: float, tag: str) -> None:
+    """Do numbers, lists and choices earn their expected share, with the right tag?"""
+    j = judge(REGISTRY[item], answer)
+    assert (j.fraction, j.tag) == (fraction, tag), j.message
+
+
+def test_undecided_never_counts_as_correct() -> None:
+    """Is an answer that agrees at only some points rejected, whatever a proof attempt says?"""
+    # equal to lam only for d = 4 or 6, and elsewhere off by about 1e-16 relative: a float-level
+    # check would pass it, a 30-digit check must not
+    j = judge(REGISTRY["lam_solution"],
+              TextAnswer("(m/m_l)**(d/(d-2))*(1 + (d-4)*(d-6)/10**20)"))
+    assert j.fraction == 0 and j.verdict is Verdict.INCORRECT
+
+
+def test_messages_never_reveal_the_answer() -> None:
+    """Does no feedback message for lambda contain the answer key's formula?"""
+    forbidden = ["d/(d-2)", "d/(d - 2)", "(m/m_l)**(d", "4.0889", "40889"]
+    for ans, _s, _t in TABLE["lam_solution"]:
+        msg = judge(REGISTRY["lam_solution"], _answer(ans)).message
+        assert not any(f in msg for f in forbidden), msg
