@@ -115,3 +115,67 @@ def wrong(tag: str, message: str, detail: str = "", verdict: Verdict = Verdict.I
           ) -> Judgement:
     """No marks, with a tag that says why."""
     return Judgement(0.0, verdict, tag, message, detail)
+
+
+@dataclass(frozen=True)
+class GradeRecord:
+    """One nbgrader grade cell of a graded submission, as the gradebook holds it."""
+
+    name: str
+    """the grade cell's grade_id"""
+    auto_score: float | None
+    """points from autograding (None for a manually graded cell)"""
+    max_score: float
+    """points available"""
+    needs_manual_grade: bool
+    """True when an instructor still has to grade the cell"""
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Everything grading one student's notebook produced; saved as the job's journal entry."""
+
+    student: str
+    """the student id"""
+    assignment: str
+    """the assignment id"""
+    items: tuple[ItemResult, ...]
+    """one result per registry item of the assignment"""
+    grades: tuple[GradeRecord, ...] = ()
+    """the nbgrader grade cells, to merge into the class gradebook"""
+    problem: str = ""
+    """a stable tag when the submission could not be graded (empty otherwise)"""
+    detail: str = ""
+    """the explanation of the problem"""
+    notes: tuple[str, ...] = ()
+    """warnings that did not stop grading"""
+
+    @property
+    def score(self) -> float:
+        """Points earned so far (auto-graded, plus manual grades once given)."""
+        return round(sum(g.auto_score or 0.0 for g in self.grades), 2)
+
+    @property
+    def max_score(self) -> float:
+        """Points available, manually graded cells included."""
+        return round(sum(g.max_score for g in self.grades), 2)
+
+    def to_dict(self) -> dict:
+        """Plain data for the JSON journal."""
+        return {
+            "student": self.student, "assignment": self.assignment,
+            "items": [{**r.__dict__, "verdict": r.verdict.value} for r in self.items],
+            "grades": [g.__dict__ for g in self.grades], "problem": self.problem,
+            "detail": self.detail, "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SubmissionResult:
+        """Rebuild from :meth:`to_dict` data."""
+        return cls(
+            student=data["student"], assignment=data["assignment"],
+            items=tuple(ItemResult(**{**r, "verdict": Verdict(r["verdict"])})
+                        for r in data["items"]),
+            grades=tuple(GradeRecord(**g) for g in data["grades"]),
+            problem=data["problem"], detail=data["detail"], notes=tuple(data["notes"]),
+        )

@@ -1,0 +1,62 @@
+"""``rope-course grade``: from a folder of submissions to grades, feedback and a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader import feedback, report, runner
+from grader.items import NOTEBOOKS
+from grader.results import SubmissionResult
+from grader.submissions import discover, unpack
+
+
+def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
+                db_url: str | None = None, console: Console | None = None) -> int:
+    """Grade everything under ``submissions`` into ``out``; return the exit status."""
+    console = console or Console(stderr=True)
+    ws = runner.Workspace(out / ".work")
+    ws.root.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    root = unpack(submissions, ws.root)
+    subs = discover(root)
+    assignments = sorted({s.assignment for s in subs if s.assignment in NOTEBOOKS})
+    console.print(f"Preparing the course ({', '.join(assignments)}) ...")
+    runner.prepare(ws, assignments or list(NOTEBOOKS), db_url)
+    resumed = 0
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
+                  transient=False) as bar:
+        task = bar.add_task("", total=len(subs))
+
+        def done(result: SubmissionResult, was_resumed: bool) -> None:
+            nonlocal resumed
+            resumed += was_resumed
+            bar.update(task, advance=1, description=f"{result.student}/{result.assignment}")
+
+        results = runner.grade_all(ws, subs, workers, timeout, done)
+    if resumed:
+        console.print(f"resumed: {resumed} submission(s) were already graded in an earlier run")
+    runner.merge(db_url, results)
+    report.write_csvs(out, results)
+    for r in results:
+        if r.assignment in NOTEBOOKS:
+            nb = ws.autograded / r.student / r.assignment / f"{r.assignment}.ipynb"
+            feedback.write(out, r, nb if not r.problem else None)
+    report.write(out, results)
+    console.print(_summary(results))
+    console.print(f"Wrote {out}/grades.csv, items.csv, feedback/, report.md, report.html")
+    return 0
+
+
+def _summary(results: list[SubmissionResult]) -> Table:
+    table = Table(title="Grades")
+    for col in ("student", "assignment", "score", "max", "status"):
+        table.add_column(col)
+    for r in results:
+        status = f"not graded: {r.problem}" if r.problem else "graded"
+        table.add_row(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", status)
+    return table

@@ -1,0 +1,86 @@
+"""Per-student HTML feedback that teaches and leaks nothing.
+
+nbgrader's own feedback shows hidden tests (jupyter/nbgrader#917, #1363).  Here the
+autograded notebook goes through nbgrader's ``ClearHiddenTests`` (the hidden block is
+removed from every test cell), the capture plumbing and instructor-only details are
+dropped, and a summary of points and messages leads the page.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearHiddenTests
+
+from grader import scoring
+from grader.items import REGISTRY
+from grader.results import SubmissionResult
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+line-height:1.45}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;
+text-align:left;vertical-align:top}.full{background:#e6f4ea}.part{background:#fff4e0}
+.zero{background:#fde8e8}pre{white-space:pre-wrap;background:#f6f8fa;padding:.5rem}"""
+
+
+def summary_html(result: SubmissionResult) -> str:
+    """The table of items, points and messages."""
+    rows = []
+    for r in result.items:
+        cls = "full" if r.score >= r.max_score else "part" if r.score > 0 else "zero"
+        topic = REGISTRY[r.item].topic if r.item in REGISTRY else r.item
+        rows.append(f'<tr class="{cls}"><td>{html.escape(topic)}</td>'
+                    f"<td>{r.score:g} / {r.max_score:g}</td>"
+                    f"<td>{html.escape(r.message)}</td></tr>")
+    head = (f"<h1>Feedback: {html.escape(result.assignment)}</h1>"
+            f"<p>Student <b>{html.escape(result.student)}</b> &mdash; auto-graded points: "
+            f"<b>{sum(r.score for r in result.items):g} / "
+            f"{sum(r.max_score for r in result.items):g}</b>.")
+    manual = sum(g.max_score for g in result.grades if g.needs_manual_grade)
+    if manual:
+        head += f" A further {manual:g} point(s) are graded by your instructor."
+    head += "</p>"
+    if result.problem:
+        head += (f"<p class='zero'>This submission could not be graded: "
+                 f"{html.escape(result.detail)}</p>")
+    return head + "<table><tr><th>item</th><th>points</th><th>feedback</th></tr>" + "".join(
+        rows) + "</table>"
+
+
+def _clean(nb: NotebookNode) -> NotebookNode:
+    """Remove hidden tests (nbgrader's own preprocessor) and instructor-only metadata."""
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    for cell in nb.cells:
+        cell.metadata.pop("rope_course", None)
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if "application/vnd.rope-course.capture+json" not in o.get("data", {})]
+            if scoring.grade_id(cell) in REGISTRY:
+                cell.source = "\n".join(line for line in cell.source.splitlines()
+                                        if "grader.capture" not in line).strip()
+    return nb
+
+
+def render(result: SubmissionResult, notebook: Path | None) -> str:
+    """The whole feedback page."""
+    body = summary_html(result)
+    if notebook is not None and notebook.exists():
+        nb = _clean(nbformat.read(notebook, as_version=4))
+        exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+        converted, _ = exporter.from_notebook_node(nb)
+        body += "<h2>Your notebook, as graded</h2>" + converted
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Feedback "
+            f"{html.escape(result.student)}</title><style>{_STYLE}</style></head><body>"
+            f"{body}</body></html>")
+
+
+def write(out: Path, result: SubmissionResult, notebook: Path | None) -> Path:
+    """Write ``OUT/feedback/<student>/<assignment>/<assignment>.html``."""
+    path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(result, notebook), encoding="utf-8")
+    return path

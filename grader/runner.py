@@ -1,0 +1,202 @@
+"""Grade a whole class in parallel with nbgrader, losing nothing.
+
+Design (nbgrader cannot grade in parallel: jupyter/nbgrader#174):
+- a private working copy of the course holds a *template* gradebook made by nbgrader's
+  own generate_assignment;
+- each job (one student, one assignment) runs plain ``nbgrader autograde`` in its own copy
+  with its own SQLite gradebook, so jobs never share a database file or a kernel;
+- a finished job is written to a journal file by atomic rename; a rerun skips journalled
+  jobs, so a run killed at any point resumes and grades every student exactly once;
+- only the parent process writes the class gradebook, one transaction per job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader import pipeline
+from grader.items import items_for
+from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
+from grader.submissions import Submission
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The private working area under the output folder."""
+
+    root: Path
+    """``OUT/.work``"""
+
+    @property
+    def course(self) -> Path:
+        """The template course (config, source, release, template gradebook)."""
+        return self.root / "course"
+
+    @property
+    def template_db(self) -> Path:
+        """The template gradebook each job starts from."""
+        return self.course / "gradebook.db"
+
+    @property
+    def journal(self) -> Path:
+        """Finished jobs, one JSON file each."""
+        return self.root / "journal"
+
+    @property
+    def autograded(self) -> Path:
+        """Autograded notebooks kept for feedback."""
+        return self.root / "autograded"
+
+    def job_dir(self, key: str) -> Path:
+        """The scratch course of one job."""
+        return self.root / "jobs" / key
+
+
+def prepare(ws: Workspace, assignments: Iterable[str], db_url: str) -> None:
+    """Make the template course and register the assignments in the class gradebook."""
+    if not ws.template_db.exists():
+        tmp = ws.root / "course.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        pipeline.working_copy(tmp)
+        for assignment in assignments:
+            pipeline.generate(tmp, assignment)
+        shutil.rmtree(ws.course, ignore_errors=True)
+        tmp.rename(ws.course)
+    for assignment in assignments:
+        with Gradebook(db_url) as gb:
+            try:
+                registered = bool(gb.find_assignment(assignment).notebooks)
+            except MissingEntry:
+                registered = False
+        if not registered:  # nbgrader itself records the assignment's cells in the gradebook
+            pipeline.nbgrader(["generate_assignment", assignment, "--force", "--db", db_url],
+                              ws.course)
+    ws.journal.mkdir(parents=True, exist_ok=True)
+
+
+def grade_cells(ws: Workspace, assignment: str) -> list[GradeRecord]:
+    """The assignment's grade cells, each with zero points (for ungradable submissions)."""
+    with Gradebook(f"sqlite:///{ws.template_db}") as gb:
+        nb = gb.find_notebook(assignment, assignment)
+        return [GradeRecord(c.name, 0.0, float(c.max_score), False) for c in nb.grade_cells]
+
+
+def ungradable(ws: Workspace, sub: Submission, problem: str, detail: str) -> SubmissionResult:
+    """A zero result in which every item carries the reason."""
+    items = tuple(ItemResult(it.id, 0.0, float(it.points), Verdict.INVALID, problem,
+                             f"This submission could not be graded: {detail}")
+                  for it in items_for(sub.assignment))
+    grades = tuple(grade_cells(ws, sub.assignment))
+    return SubmissionResult(sub.student, sub.assignment, items, grades, problem, detail,
+                            sub.notes)
+
+
+def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
+    """Grade one submission in its own scratch course; never raises for a student's fault."""
+    if sub.problem or sub.path is None:
+        return ungradable(ws, sub, sub.problem or "missing_notebook", sub.detail)
+    job = ws.job_dir(sub.key)
+    shutil.rmtree(job, ignore_errors=True)
+    (job / "submitted" / sub.student / sub.assignment).mkdir(parents=True)
+    shutil.copy2(ws.course / "nbgrader_config.py", job)
+    shutil.copytree(ws.course / "source" / sub.assignment, job / "source" / sub.assignment)
+    shutil.copy2(ws.template_db, job / "gradebook.db")
+    nb_name = f"{sub.assignment}.ipynb"
+    shutil.copyfile(sub.path, job / "submitted" / sub.student / sub.assignment / nb_name)
+    try:
+        pipeline.nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force",
+                           f"--Execute.timeout={timeout}"], job, timeout=20 * timeout + 300)
+    except (pipeline.PipelineError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(job, ignore_errors=True)
+        return ungradable(ws, sub, "autograde_failed", str(exc).splitlines()[0][:300])
+    graded = job / "autograded" / sub.student / sub.assignment / nb_name
+    report = pipeline.read_report(graded, sub.assignment)
+    with Gradebook(f"sqlite:///{job / 'gradebook.db'}") as gb:
+        snb = gb.find_submission_notebook(sub.assignment, sub.assignment, sub.student)
+        grades = tuple(GradeRecord(g.name, g.auto_score, float(g.max_score),
+                                   bool(g.needs_manual_grade)) for g in snb.grades)
+    keep = ws.autograded / sub.student / sub.assignment
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(graded, keep / nb_name)
+    shutil.rmtree(job, ignore_errors=True)
+    notes = sub.notes + tuple(f"not_graded: {p}" for p in report.problems)
+    return SubmissionResult(sub.student, sub.assignment, report.items, grades, notes=notes)
+
+
+def journal_path(ws: Workspace, sub: Submission) -> Path:
+    """Where a finished job is recorded."""
+    return ws.journal / f"{sub.key}.json"
+
+
+def save(ws: Workspace, sub: Submission, result: SubmissionResult) -> None:
+    """Record a finished job atomically (write, fsync, rename)."""
+    path = journal_path(ws, sub)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(result.to_dict(), fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load(ws: Workspace, sub: Submission) -> SubmissionResult | None:
+    """A journalled result, if the job finished in an earlier run."""
+    path = journal_path(ws, sub)
+    if not path.exists():
+        return None
+    try:
+        return SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged entry is regraded
+
+
+def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
+              on_done: Callable[[SubmissionResult, bool], None] = lambda r, resumed: None
+              ) -> list[SubmissionResult]:
+    """Grade every submission (resuming journalled ones), in parallel; results in input order."""
+    results: dict[str, SubmissionResult] = {}
+    todo = []
+    for sub in subs:
+        done = load(ws, sub)
+        if done is not None:
+            results[sub.key] = done
+            on_done(done, True)
+        else:
+            todo.append(sub)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(run_job, ws, sub, timeout): sub for sub in todo}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # an infrastructure fault: record it, go on with the rest
+                result = ungradable(ws, sub, "grader_error", f"{type(exc).__name__}: {exc}")
+            save(ws, sub, result)
+            results[sub.key] = result
+            on_done(result, False)
+    return [results[s.key] for s in subs]
+
+
+def merge(db_url: str, results: Iterable[SubmissionResult]) -> None:
+    """Write results into the class gradebook: a single writer, one transaction per job."""
+    with Gradebook(db_url) as gb:
+        for r in results:
+            gb.update_or_create_student(r.student)
+            gb.update_or_create_submission(r.assignment, r.student)
+            for g in r.grades:
+                try:
+                    grade = gb.find_grade(g.name, r.assignment, r.assignment, r.student)
+                except MissingEntry:
+                    continue
+                grade.auto_score = g.auto_score
+                grade.needs_manual_grade = g.needs_manual_grade
+            gb.db.commit()
