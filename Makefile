@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+STUDENT_VENV := .venv-student
 
 .PHONY: demo test lint lab bench clean
 
@@ -26,8 +27,14 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-lab: $(STAMP)
-	cd course/release && ../../$(BIN)/jupyter lab
+lab: $(STUDENT_VENV)/.installed
+	cd course/release && ../../$(STUDENT_VENV)/bin/jupyter lab
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+
+# Students: JupyterLab with only what the notebooks need.
+$(STUDENT_VENV)/.installed:
+	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
+	$(STUDENT_VENV)/bin/python -m pip install --quiet jupyterlab numpy sympy matplotlib ipykernel
+	@touch $@

@@ -19,15 +19,13 @@ Conventions
 
 Speed
 -----
-:func:`apply_rope` is the reference students are timed against. It never builds the full
-``(seq, d/2)`` table of ``e^{1j*p*theta}`` at once: it walks the sequence in cache-sized row
-chunks, builds each chunk's table in float64 by angle addition
-(``e^{1j*(qB + r)*theta} = e^{1j*qB*theta} * e^{1j*r*theta}`` from two small tables of about
-``sqrt(seq)`` rows each), casts it to the precision of ``x`` and rotates the chunk with a single
-complex multiply (interleaved) or four real multiplies (half). The data are read once and written
-once. Angle addition is used only when the positions are an exact arithmetic progression
-(integers, or dyadic steps such as the ``0.25`` of 4x position interpolation); otherwise the table
-is evaluated directly with ``cos``/``sin``.
+:func:`apply_rope` is the reference students are timed against. The table ``e^{1j*p*theta}`` is
+built in float64 by angle addition (``e^{1j*(qB + r)*theta} = e^{1j*qB*theta} * e^{1j*r*theta}``
+from two small tables of about ``sqrt(seq)`` rows, in one vectorised product) and rounded once to
+the precision of ``x``. ``x`` is then rotated in cache-sized row chunks with one complex multiply
+(interleaved) or three real ones (half), so it is read once and the result written once. Angle
+addition is used only when the positions are an exact arithmetic progression (integers, or dyadic
+steps such as the 0.25 of 4x position interpolation); otherwise cos/sin are evaluated directly.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -61,9 +58,7 @@ _EXACT_LIMIT = 2.0**53  # integers below this are exact in float64
 _VELTKAMP = 134217729.0  # 2**27 + 1: splits a float64 into two 26-bit halves
 
 
-# ----------------------------------------------------------------------------------------------
-# Validation helpers
-# ----------------------------------------------------------------------------------------------
+# --- Validation helpers ---------------------------------------------------------------------------
 def _positive_real(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is a finite, positive real number."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -174,9 +169,7 @@ def _raise_if_not_finite(chunk: np.ndarray, ones: np.ndarray) -> None:
         raise ValueError("x contains NaN or infinity; RoPE needs finite inputs")
 
 
-# ----------------------------------------------------------------------------------------------
-# Public kernels
-# ----------------------------------------------------------------------------------------------
+# --- Public kernels -------------------------------------------------------------------------------
 def rope_frequencies(d: int, base: float = 10000.0) -> NDArray[np.float64]:
     """Frequencies ``theta_i = base**(-2*i/d)`` for ``i = 0 .. d/2 - 1`` (float64, shape (d/2,)).
 
@@ -257,26 +250,16 @@ def apply_rope(
     work = np.dtype(np.float32) if out_dtype == np.float16 else out_dtype
     if arr.size == 0:
         return np.array(arr, dtype=out_dtype, copy=True)
-    rows = _chunk_rows(arr.size // (arr.shape[-2] * dim), dim)
-    rows = _table_rows(pos.shape[0], rows)
-    chunks = _table_chunks(pos, theta, rows)
-    if layout == "interleaved":
-        out = _rotate_interleaved(arr, work, chunks, rows)
-    else:
-        out = _rotate_half(arr, work, chunks, rows)
+    table = _table(pos, theta, _COMPLEX_OF[work])
+    rows = max(1, _CHUNK_ELEMENTS // (arr.size // pos.shape[0]))  # sequence rows per chunk
+    rotate = _rotate_interleaved if layout == "interleaved" else _rotate_half
+    out = rotate(arr, work, table, rows)
     return out if out.dtype == out_dtype else out.astype(out_dtype)
 
 
-# ----------------------------------------------------------------------------------------------
-# Rotation loops
-# ----------------------------------------------------------------------------------------------
-def _chunk_rows(batch: int, dim: int) -> int:
-    """Sequence rows per chunk so that one chunk of ``x`` holds about ``_CHUNK_ELEMENTS``."""
-    return max(1, _CHUNK_ELEMENTS // max(1, batch * dim))
-
-
+# --- Rotation loops -------------------------------------------------------------------------------
 def _rotate_interleaved(
-    arr: np.ndarray, work: np.dtype, chunks: Iterator[tuple[int, int, np.ndarray]], rows: int
+    arr: np.ndarray, work: np.dtype, table: np.ndarray, rows: int
 ) -> np.ndarray:
     """Interleaved layout: view each pair ``(2i, 2i+1)`` as one complex number and multiply."""
     ctype = _COMPLEX_OF[work]
@@ -286,19 +269,14 @@ def _rotate_interleaved(
         src = out = np.array(arr, dtype=work, order="C", copy=True)
     z_src, z_out = src.view(ctype), out.view(ctype)
     ones = np.ones(rows * arr.shape[-1], dtype=work)
-    cast = np.empty((rows, arr.shape[-1] // 2), dtype=ctype)
-    for start, stop, table in chunks:
-        _raise_if_not_finite(src[..., start:stop, :], ones)
-        if table.dtype != ctype:
-            np.copyto(cast[: stop - start], table, casting="same_kind")
-            table = cast[: stop - start]
-        np.multiply(z_src[..., start:stop, :], table, out=z_out[..., start:stop, :])
+    for start in range(0, arr.shape[-2], rows):
+        rows_here = slice(start, start + rows)
+        _raise_if_not_finite(src[..., rows_here, :], ones)
+        np.multiply(z_src[..., rows_here, :], table[rows_here], out=z_out[..., rows_here, :])
     return out
 
 
-def _rotate_half(
-    arr: np.ndarray, work: np.dtype, chunks: Iterator[tuple[int, int, np.ndarray]], rows: int
-) -> np.ndarray:
+def _rotate_half(arr: np.ndarray, work: np.dtype, table: np.ndarray, rows: int) -> np.ndarray:
     """Half layout, pairs ``(i, i + d/2)``. With ``x = [x1, x2]`` (halves along the last axis)::
 
         out = x * [cos, cos] + [x2, x1] * [-sin, sin]
@@ -312,33 +290,25 @@ def _rotate_half(
     ones = np.ones(rows * dim, dtype=work)
     cos_full = np.empty((rows, dim), dtype=work)
     sin_signed = np.empty((rows, 2, half), dtype=work)
+    product = np.empty((*arr.shape[:-2], rows, dim), dtype=work)
     swapped_shape = (*arr.shape[:-2], -1, 2, half)
-    for start, stop, table in chunks:
-        n = stop - start
-        block, target = src[..., start:stop, :], out[..., start:stop, :]
+    for start in range(0, arr.shape[-2], rows):
+        chunk = table[start : start + rows]
+        n = chunk.shape[0]
+        block, target = src[..., start : start + n, :], out[..., start : start + n, :]
         _raise_if_not_finite(block, ones)
-        cos, sin = cos_full[:n], sin_signed[:n]
-        np.copyto(cos[:, :half], table.real, casting="same_kind")
-        np.copyto(cos[:, half:], cos[:, :half])
-        np.copyto(sin[:, 1], table.imag, casting="same_kind")
+        cos, sin, cos_part = cos_full[:n], sin_signed[:n], product[..., :n, :]
+        np.copyto(cos[:, :half], chunk.real)
+        np.copyto(cos[:, half:], chunk.real)
+        np.copyto(sin[:, 1], chunk.imag)
         np.negative(sin[:, 1], out=sin[:, 0])
         swapped = block.reshape(swapped_shape)[..., ::-1, :]  # [x2, x1] (a copy if strided)
         np.multiply(swapped, sin, out=target.reshape(swapped_shape))
-        target += block * cos
+        target += np.multiply(block, cos, out=cos_part)
     return out
 
 
-# ----------------------------------------------------------------------------------------------
-# Tables of e^{1j*p*theta}
-# ----------------------------------------------------------------------------------------------
-def _cis(angles: NDArray[np.float64]) -> NDArray[np.complex128]:
-    """``e^{1j*angles}`` evaluated directly with cos and sin."""
-    out = np.empty(angles.shape, dtype=np.complex128)
-    np.cos(angles, out=out.real)
-    np.sin(angles, out=out.imag)
-    return out
-
-
+# --- Tables of e^{1j*p*theta} ---------------------------------------------------------------------
 def _split(a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Veltkamp split: ``a = hi + lo`` exactly, each half with at most 26 significant bits."""
     scaled = _VELTKAMP * a
@@ -349,12 +319,9 @@ def _split(a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.floa
 def _cis_exact_angle(
     mult: NDArray[np.float64], theta: NDArray[np.float64]
 ) -> NDArray[np.complex128]:
-    """``e^{1j*mult*theta}`` (outer product) without the rounding of the product ``mult*theta``.
-
-    Dekker's two-product gives ``mult*theta = hi + lo`` exactly; then
-    ``e^{1j*(hi+lo)} = e^{1j*hi}*(1 + 1j*lo)`` up to ``lo**2/2 < 1e-24``. The result is accurate
-    to a few units in the last place whatever the size of the angle.
-    """
+    """``e^{1j*mult*theta}`` (outer product), free of the rounding of ``mult*theta``: Dekker's
+    two-product gives ``mult*theta = hi + lo`` exactly, and ``e^{1j*(hi+lo)} = e^{1j*hi}*(1 +
+    1j*lo)`` up to ``lo**2/2 < 1e-24``. Accurate to a few ulp whatever the angle's size."""
     hi = np.multiply.outer(mult, theta)
     m_hi, m_lo = _split(mult)
     t_hi, t_lo = _split(theta)
@@ -362,17 +329,15 @@ def _cis_exact_angle(
     lo += np.multiply.outer(m_hi, t_lo)
     lo += np.multiply.outer(m_lo, t_hi)
     lo += np.multiply.outer(m_lo, t_lo)
-    base = _cis(hi)
+    base = np.cos(hi) + 1j * np.sin(hi)
     return base + 1j * lo * base
 
 
 def _exact_progression(positions: NDArray[np.float64]) -> tuple[float, float] | None:
-    """Return ``(p0, step)`` if ``positions[k] == p0 + k*step`` holds in exact arithmetic and
-    every ``k*step`` and ``p0 + k*step`` is exactly representable; otherwise ``None``.
-
-    The check is exact: with ``D`` the common power-of-two denominator of ``p0`` and ``step``,
-    ``positions*D`` (exact) must equal the integers ``p0*D + k*step*D`` (all below 2**53).
-    """
+    """``(p0, step)`` if ``positions[k] == p0 + k*step`` exactly, with every ``k*step`` and
+    ``p0 + k*step`` representable; else ``None``. Exact test: with ``D`` the power-of-two common
+    denominator of ``p0`` and ``step``, ``positions*D`` must equal the integers ``p0*D + k*step*D``
+    (all below 2**53)."""
     n = positions.shape[0]
     p0 = float(positions[0])
     step = float(positions[1] - positions[0]) if n > 1 else 0.0
@@ -383,69 +348,42 @@ def _exact_progression(positions: NDArray[np.float64]) -> tuple[float, float] | 
     if abs(start) + (n - 1) * abs(stride) >= _EXACT_LIMIT:
         return None
     expected = start + np.arange(n, dtype=np.float64) * stride
-    if not np.array_equal(positions * denom, expected):
-        return None
+    with np.errstate(over="ignore"):  # huge positions overflow to inf and simply fail the test
+        if not np.array_equal(positions * denom, expected):
+            return None
     return p0, step
 
 
-def _block_size(n: int) -> int:
-    """Rows ``B >= sqrt(n)`` of the two small angle-addition tables."""
-    return math.isqrt(max(n, 1) - 1) + 1
-
-
-def _table_rows(n: int, rows: int) -> int:
-    """Round a chunk height to a whole number of angle-addition blocks."""
-    block = _block_size(n)
-    return block * max(1, round(rows / block))
-
-
-def _table_chunks(
-    positions: NDArray[np.float64], theta: NDArray[np.float64], rows: int
-) -> Iterator[tuple[int, int, NDArray[np.complex128]]]:
-    """Yield ``(start, stop, e^{1j*positions[start:stop, None]*theta})`` (complex128) chunks.
-
-    ``rows`` must be a multiple of ``_block_size(len(positions))`` (see :func:`_table_rows`).
-    The yielded table is a view of a buffer that is overwritten by the next chunk.
+def _table(
+    positions: NDArray[np.float64], theta: NDArray[np.float64], dtype: np.dtype
+) -> np.ndarray:
+    """The ``(seq, d/2)`` table ``e^{1j*positions[:, None]*theta}``, computed in float64 and
+    rounded once to ``dtype`` (complex64 or complex128).
 
     For an exact arithmetic progression ``p_k = p0 + k*step`` and ``k = q*B + r``:
     ``e^{1j*p_k*theta} = e^{1j*(q*B*step)*theta} * e^{1j*(p0 + r*step)*theta}``, both factors
-    from small exact-angle tables (``B ~ sqrt(seq)``). Otherwise cos/sin are evaluated directly.
+    from small exact-angle tables of ``B = ceil(sqrt(seq))`` rows, multiplied in one vectorised
+    call. Otherwise cos/sin are evaluated directly.
     """
     n, h = positions.shape[0], theta.shape[0]
-    if n == 0:
-        return
-    buffer = np.empty((rows, h), dtype=np.complex128)
-    progression = _exact_progression(positions)
+    progression = _exact_progression(positions) if n else None
     if progression is None:
-        angles = np.empty((rows, h), dtype=np.float64)
-        for start in range(0, n, rows):
-            stop = min(start + rows, n)
-            np.multiply(positions[start:stop, None], theta, out=angles[: stop - start])
-            np.cos(angles[: stop - start], out=buffer.real[: stop - start])
-            np.sin(angles[: stop - start], out=buffer.imag[: stop - start])
-            yield start, stop, buffer[: stop - start]
-        return
+        angles = np.multiply.outer(positions, theta)
+        table = np.empty((n, h), dtype=dtype)
+        np.copyto(table.real, np.cos(angles), casting="same_kind")
+        np.copyto(table.imag, np.sin(angles, out=angles), casting="same_kind")
+        return table
     p0, step = progression
-    block = _block_size(n)
-    per_chunk = rows // block
+    block = math.isqrt(n - 1) + 1  # B >= sqrt(n)
     low = _cis_exact_angle(p0 + np.arange(block, dtype=np.float64) * step, theta)
     high = _cis_exact_angle(np.arange(0, n, block, dtype=np.float64) * step, theta)
-    blocks = buffer.reshape(per_chunk, block, h)
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        first = start // block
-        count = min(per_chunk, high.shape[0] - first)
-        np.multiply(high[first : first + count, None, :], low, out=blocks[:count])
-        yield start, stop, buffer[: stop - start]
+    table = np.empty((high.shape[0], block, h), dtype=dtype)
+    np.multiply(high[:, None, :], low, out=table, casting="same_kind")  # rounded on the way out
+    return table.reshape(-1, h)[:n]
 
 
-def _rotation_table(positions: ArrayLike, d: int, base: float = 10000.0) -> NDArray[np.complex128]:
-    """The full ``(seq, d/2)`` complex128 table ``e^{1j*p*theta_i}`` that :func:`apply_rope`
-    uses chunk by chunk (for tests and inspection)."""
-    pos = _positions(positions)
-    theta = rope_frequencies(d, base)
-    rows = _table_rows(pos.shape[0], _CHUNK_ELEMENTS // theta.shape[0])
-    chunks = [table.copy() for _, _, table in _table_chunks(pos, theta, rows)]
-    if not chunks:
-        return np.empty((0, theta.shape[0]), dtype=np.complex128)
-    return np.concatenate(chunks, axis=0)
+def _rotation_table(
+    positions: ArrayLike, d: int, base: float = 10000.0, dtype: Any = np.complex128
+) -> np.ndarray:
+    """The table ``e^{1j*p*theta_i}`` (shape ``(seq, d/2)``) that :func:`apply_rope` uses."""
+    return _table(_positions(positions), rope_frequencies(d, base), np.dtype(dtype))
