@@ -20,7 +20,6 @@ c = get_config()
 
 c.CourseDirectory.course_id = "rope-scaling"
 c.CourseDirectory.root = "."
-c.CourseDirectory.db_assignments = [{"name": "derive_lambda"}, {"name": "numeric_rope"}]
 
 # Order matters:
 # - ScoreCaptures must come after Execute (it reads the captured answers from the outputs)
@@ -39,5 +38,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"nbgrader", "rope_course"}
 c.Execute.timeout = 60
+# quiet kernels: no history file, and no start-up warnings on the grader's console
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40

@@ -23,9 +23,8 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     root = unpack(submissions, ws.root)
     subs = discover(root)
-    assignments = sorted({s.assignment for s in subs if s.assignment in NOTEBOOKS})
-    console.print(f"Preparing the course ({', '.join(assignments)}) ...")
-    runner.prepare(ws, assignments or list(NOTEBOOKS), db_url)
+    console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
+    runner.prepare(ws, db_url)
     resumed = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=console,

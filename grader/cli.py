@@ -60,6 +60,9 @@ def _grading_options(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
+    from grader.pipeline import tools_on_path
+
+    tools_on_path()
     try:
         if args.command == "release":
             from grader.release import release

@@ -96,7 +96,8 @@ class KernelCheck:
             return slip.judgement()
         probe, _call, (tag, message, fraction) = bad[0]
         where = f" (on the test input: {probe.note})" if probe.note else ""
-        passed = len(plan) - len(bad)
+        passed = sum(prob is None or prob[0] in ("modified_input", "wrong_dtype")
+                     for _p, _c, prob in failures)
         if fraction == 0 and passed >= len(plan) / 2 and tag in ("wrong_values", "exception"):
             fraction = 0.5
         verdict = Verdict.PARTIAL if fraction > 0 else Verdict.INCORRECT
@@ -138,6 +139,19 @@ class KernelCheck:
         return None
 
 
+@lru_cache(maxsize=4)
+def _reference_sample(shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    from solutions.rope import apply_rope
+
+    x, pos = probes.timing_inputs(shape, dtype)
+    return probes.output_sample(apply_rope(x, pos))
+
+
+def _timed_output_right(answer: TimingAnswer, dtype: str) -> bool:
+    ref = _reference_sample(answer.shape, dtype)
+    return answer.sample is not None and _matches(answer.sample, ref)
+
+
 @lru_cache(maxsize=8)
 def reference_ratio(shape: tuple[int, ...], dtype: str, repeats: int = 7) -> float:
     """The answer key's time over ``x.copy()``'s, measured here, as the student's was there."""
@@ -162,8 +176,9 @@ class SpeedCheck:
     def warm(self, item_id: str, params: Params) -> None:
         """Time the answer key on both workload sizes before any student answer."""
         spec = probes.TIMINGS[item_id]
-        reference_ratio(spec.shape, spec.dtype)
-        reference_ratio(spec.screen_shape, spec.dtype)
+        for shape in (spec.shape, spec.screen_shape):
+            reference_ratio(shape, spec.dtype)
+            _reference_sample(shape, spec.dtype)
 
     def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
         """Judge a captured timing."""
@@ -174,6 +189,9 @@ class SpeedCheck:
         spec = probes.TIMINGS[item_id]
         if answer.shape not in (spec.shape, spec.screen_shape) or not answer.ratio_to_copy > 0:
             return wrong("tampered", "The captured timing is not usable.", verdict=Verdict.INVALID)
+        if not _timed_output_right(answer, spec.dtype):
+            return wrong("wrong_values", "Speed points need a correct apply_rope: the result of "
+                         "the timed call is wrong. Fix apply_rope first.")
         slower = answer.ratio_to_copy / reference_ratio(answer.shape, spec.dtype)
         detail = f"{slower:.1f}x the reference ({answer.ratio_to_copy:.1f}x a copy)"
         if slower <= self.full_within:

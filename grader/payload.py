@@ -95,6 +95,8 @@ class TimingAnswer:
     """median time of the student's function divided by the median time of ``x.copy()``"""
     shape: tuple[int, ...] = ()
     """the shape of the array the ratio was measured on"""
+    sample: np.ndarray | None = None
+    """every :data:`grader.probes.SAMPLE_STEP`-th output value, to check the timed result"""
     error: str = ""
     """``"TypeName: message"`` when the timed call raised"""
 
@@ -118,7 +120,7 @@ Answer = Union[  # noqa: UP007 -- evaluated at runtime on Python 3.10
 def encode_array(a: np.ndarray) -> str:
     """Serialise an array as base64 ``.npy`` bytes."""
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    np.save(buf, np.asarray(a, order="C"), allow_pickle=False)  # keeps 0-d arrays 0-d
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -137,8 +139,11 @@ def to_json(answer: Answer) -> dict[str, Any]:
              "returned_type": c.returned_type, "input_modified": c.input_modified}
             for c in answer.calls]}
     if isinstance(answer, TimingAnswer):
-        return {"kind": "timing", "ratio_to_copy": answer.ratio_to_copy,
-                "shape": list(answer.shape), "error": answer.error}
+        return {"kind": "timing", "ratio_to_copy": _num_out(answer.ratio_to_copy),
+                "shape": list(answer.shape), "error": answer.error,
+                "sample": None if answer.sample is None else encode_array(answer.sample)}
+    if isinstance(answer, NumberAnswer):
+        return {"kind": "number", "value": _num_out(answer.value)}
     kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
              BoolAnswer: "bool", UnsupportedAnswer: "unsupported"}
     return {"kind": kinds[type(answer)], **answer.__dict__}
@@ -159,7 +164,7 @@ def from_json(data: Any) -> Answer:
         if kind == "text":
             return TextAnswer(_str(data["text"]))
         if kind == "number":
-            return NumberAnswer(float(_typed(data["value"], (int, float))))
+            return NumberAnswer(_num_in(data["value"]))
         if kind == "bool":
             return BoolAnswer(_typed(data["value"], (bool,)))
         if kind == "sequence":
@@ -168,7 +173,9 @@ def from_json(data: Any) -> Answer:
             return CallsAnswer(tuple(_call(c) for c in _typed(data["calls"], (list,))))
         if kind == "timing":
             shape = tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,)))
-            return TimingAnswer(float(_typed(data["ratio_to_copy"], (int, float))), shape,
+            sample = _typed(data.get("sample"), (str, type(None)))
+            return TimingAnswer(_num_in(data["ratio_to_copy"]), shape,
+                                None if sample is None else decode_array(sample),
                                 _str(data.get("error", "")))
         if kind == "unsupported":
             return UnsupportedAnswer(_str(data["type_name"]), _str(data.get("reason", "")))
@@ -185,6 +192,20 @@ def _call(c: Any) -> CallOutcome:
         returned_type=_str(c["returned_type"]),
         input_modified=_typed(c["input_modified"], (bool,)),
     )
+
+
+_NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def _num_out(x: float) -> float | str:
+    """JSON has no NaN or infinity (Jupyter's encoder would mangle them): spell them."""
+    return x if np.isfinite(x) else repr(float(x))
+
+
+def _num_in(value: Any) -> float:
+    if type(value) is str and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    return float(_typed(value, (int, float)))
 
 
 def _typed(value: Any, types: tuple[type, ...]) -> Any:

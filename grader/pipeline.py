@@ -28,11 +28,19 @@ class PipelineError(RuntimeError):
     """An nbgrader step failed; the message carries nbgrader's own explanation."""
 
 
+def tools_on_path() -> None:
+    """Put this environment's scripts first on PATH: nbgrader's Gradebook shells out to
+    ``alembic`` and its kernels to ``jupyter``, even when the venv is not activated."""
+    bin_dir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *parts])
+
+
 def nbgrader(args: list[str], cwd: Path, timeout: float = 900) -> str:
     """Run an nbgrader command in ``cwd``; raise :class:`PipelineError` with its log on failure."""
-    bin_dir = str(Path(sys.executable).parent)  # nbgrader shells out to alembic and jupyter
-    env = {**os.environ, "PYTHONWARNINGS": "ignore",
-           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    tools_on_path()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:

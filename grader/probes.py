@@ -147,6 +147,16 @@ class TimingSpec:
     """interleaved repetitions; the median is reported"""
 
 
+SAMPLE_STEP = 4099
+"""Every this-many-th value of a timed output is sent back, to check the timed kernel is right
+(a prime step, so the sample covers every pair and position pattern)."""
+
+
+def output_sample(out: Any) -> np.ndarray:
+    """The strided sample of a timed kernel's output."""
+    return np.asarray(out).reshape(-1)[::SAMPLE_STEP].copy()
+
+
 TIMINGS: dict[str, TimingSpec] = {"apply_rope_speed": TimingSpec()}
 """Speed items: the student's kernel is timed, as a ratio, in their own kernel."""
 

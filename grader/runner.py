@@ -13,18 +13,20 @@ Design (nbgrader cannot grade in parallel: jupyter/nbgrader#174):
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import shutil
-import subprocess
+import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader import pipeline
-from grader.items import items_for
+from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import Submission
 
@@ -61,25 +63,29 @@ class Workspace:
         return self.root / "jobs" / key
 
 
-def prepare(ws: Workspace, assignments: Iterable[str], db_url: str) -> None:
-    """Make the template course and register the assignments in the class gradebook."""
+def prepare(ws: Workspace, db_url: str) -> None:
+    """Make the template course and register every assignment in the class gradebook."""
     if not ws.template_db.exists():
         tmp = ws.root / "course.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         pipeline.working_copy(tmp)
-        for assignment in assignments:
+        for assignment in NOTEBOOKS:
             pipeline.generate(tmp, assignment)
         shutil.rmtree(ws.course, ignore_errors=True)
         tmp.rename(ws.course)
-    for assignment in assignments:
-        with Gradebook(db_url) as gb:
-            try:
-                registered = bool(gb.find_assignment(assignment).notebooks)
-            except MissingEntry:
-                registered = False
-        if not registered:  # nbgrader itself records the assignment's cells in the gradebook
-            pipeline.nbgrader(["generate_assignment", assignment, "--force", "--db", db_url],
-                              ws.course)
+    main_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
+    if main_file is not None and not main_file.exists():
+        shutil.copyfile(ws.template_db, main_file)  # the cells nbgrader just recorded
+    else:
+        for assignment in NOTEBOOKS:
+            with Gradebook(db_url) as gb:
+                try:
+                    registered = bool(gb.find_assignment(assignment).notebooks)
+                except MissingEntry:
+                    registered = False
+            if not registered:  # nbgrader itself records the assignment's cells
+                pipeline.nbgrader(["generate_assignment", assignment, "--force", "--db", db_url],
+                                  ws.course)
     ws.journal.mkdir(parents=True, exist_ok=True)
 
 
@@ -101,7 +107,8 @@ def ungradable(ws: Workspace, sub: Submission, problem: str, detail: str) -> Sub
 
 
 def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
-    """Grade one submission in its own scratch course; never raises for a student's fault."""
+    """Grade one submission in its own scratch course (in a worker process); never raises
+    for a student's fault."""
     if sub.problem or sub.path is None:
         return ungradable(ws, sub, sub.problem or "missing_notebook", sub.detail)
     job = ws.job_dir(sub.key)
@@ -112,13 +119,11 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     shutil.copy2(ws.template_db, job / "gradebook.db")
     nb_name = f"{sub.assignment}.ipynb"
     shutil.copyfile(sub.path, job / "submitted" / sub.student / sub.assignment / nb_name)
-    try:
-        pipeline.nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force",
-                           f"--Execute.timeout={timeout}"], job, timeout=20 * timeout + 300)
-    except (pipeline.PipelineError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(job, ignore_errors=True)
-        return ungradable(ws, sub, "autograde_failed", str(exc).splitlines()[0][:300])
+    ok, log = autograde_in_process(job, sub.assignment, sub.student, timeout)
     graded = job / "autograded" / sub.student / sub.assignment / nb_name
+    if not ok or not graded.exists():
+        shutil.rmtree(job, ignore_errors=True)
+        return ungradable(ws, sub, "autograde_failed", _last_error(log))
     report = pipeline.read_report(graded, sub.assignment)
     with Gradebook(f"sqlite:///{job / 'gradebook.db'}") as gb:
         snb = gb.find_submission_notebook(sub.assignment, sub.assignment, sub.student)
@@ -130,6 +135,28 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     shutil.rmtree(job, ignore_errors=True)
     notes = sub.notes + tuple(f"not_graded: {p}" for p in report.problems)
     return SubmissionResult(sub.student, sub.assignment, report.items, grades, notes=notes)
+
+
+def autograde_in_process(job: Path, assignment: str, student: str, timeout: int
+                         ) -> tuple[bool, str]:
+    """Run nbgrader's own ``autograde`` (through its Python API) on one job's course."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(job)).load_config()
+    config.CourseDirectory.root = str(job)  # the file says ".": jobs share this process's cwd
+    config.CourseDirectory.db_url = f"sqlite:///{job / 'gradebook.db'}"
+    config.Execute.timeout = timeout
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    result = api.autograde(assignment, student, force=True, create=True)
+    return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
+
+
+def _last_error(log: str) -> str:
+    lines = [ln for ln in log.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "Error" in ln or "ERROR" in ln]
+    return (errors or lines or ["nbgrader autograde failed"])[-1][:300]
 
 
 def journal_path(ws: Workspace, sub: Submission) -> Path:
@@ -159,6 +186,12 @@ def load(ws: Workspace, sub: Submission) -> SubmissionResult | None:
         return None  # a damaged entry is regraded
 
 
+def _init_worker() -> None:
+    """Each worker imports nbgrader and the checks once, then grades many notebooks."""
+    warnings.simplefilter("ignore")
+    pipeline.tools_on_path()
+
+
 def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
               on_done: Callable[[SubmissionResult, bool], None] = lambda r, resumed: None
               ) -> list[SubmissionResult]:
@@ -172,23 +205,35 @@ def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
             on_done(done, True)
         else:
             todo.append(sub)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(run_job, ws, sub, timeout): sub for sub in todo}
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # an infrastructure fault: record it, go on with the rest
-                result = ungradable(ws, sub, "grader_error", f"{type(exc).__name__}: {exc}")
-            save(ws, sub, result)
-            results[sub.key] = result
-            on_done(result, False)
+    attempts: dict[str, int] = {}
+    while todo:
+        retry: list[Submission] = []
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(run_job, ws, sub, timeout): sub for sub in todo}
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:  # a worker died: retry its jobs once in a new pool
+                    attempts[sub.key] = attempts.get(sub.key, 0) + 1
+                    if attempts[sub.key] < 2:
+                        retry.append(sub)
+                        continue
+                    result = ungradable(ws, sub, "grader_error", "the grading process died")
+                except Exception as exc:  # an infrastructure fault: record it, go on
+                    result = ungradable(ws, sub, "grader_error", f"{type(exc).__name__}: {exc}")
+                save(ws, sub, result)
+                results[sub.key] = result
+                on_done(result, False)
+        todo = retry
     return [results[s.key] for s in subs]
 
 
 def merge(db_url: str, results: Iterable[SubmissionResult]) -> None:
     """Write results into the class gradebook: a single writer, one transaction per job."""
-    with Gradebook(db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         for r in results:
             gb.update_or_create_student(r.student)
             gb.update_or_create_submission(r.assignment, r.student)

@@ -126,8 +126,6 @@ class ExprCheck:
         if names - set(self.variables):  # a symbol may cancel: (lam*b)**e/b**e uses no b
             expr = sp.simplify(sp.expand_power_base(expr, force=True))
             names = _symbol_names(expr)
-        if not names and self.reference.free_symbols and self.not_symbolic:
-            return self.not_symbolic.judgement()
         for name in sorted(names):
             if name in self.forbidden:
                 return self.forbidden[name].judgement()
@@ -138,6 +136,8 @@ class ExprCheck:
         for m in self.catalogue:
             if isinstance(m.answer, sp.Expr) and eqv.agree(student, eqv.values(m.answer, item_id)):
                 return m.judgement()
+        if not names and self.reference.free_symbols and self.not_symbolic:
+            return self.not_symbolic.judgement()
         extra = names - set(self.variables)
         if extra:
             return wrong("extra_symbol", f"Your answer uses {', '.join(sorted(extra))}, but it "

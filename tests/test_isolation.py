@@ -122,3 +122,11 @@ def test_number_answers_are_plain_data() -> None:
     """Does a numpy scalar become a plain float in the capture?"""
     answer = capture.capture_value(np.float32(4.089))
     assert isinstance(answer, NumberAnswer) and type(answer.value) is float
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_travel_as_data(value) -> None:
+    """Do NaN and infinities survive strict JSON and get judged wrong, not 'tampered'?"""
+    text = json.dumps(payload.to_json(capture.capture_value(value)), allow_nan=False)
+    j = judge(REGISTRY["lam_4096_16384_d128"], payload.from_json(json.loads(text)))
+    assert (j.fraction, j.tag) == (0.0, "wrong_value")

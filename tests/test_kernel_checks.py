@@ -3,18 +3,25 @@ outputs are judged against the answer key, and known slips are named by their mu
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from grader import capture
+from grader import capture, kernels, payload
 from grader.items import REGISTRY
 from grader.kernels import SpeedCheck
 from grader.payload import TimingAnswer, UnsupportedAnswer
 from grader.scoring import judge
 
 
+def _roundtrip(answer):
+    """Through JSON, exactly as a capture travels from the kernel to the grader."""
+    return payload.from_json(json.loads(json.dumps(payload.to_json(answer), allow_nan=False)))
+
+
 def _judge(item: str, fn):
-    return judge(REGISTRY[item], capture._capture(item, fn))
+    return judge(REGISTRY[item], _roundtrip(capture._capture(item, fn)))
 
 
 # --- a few plain student-style implementations (independent of solutions/) -------------
@@ -148,12 +155,11 @@ def test_capture_of_a_non_function() -> None:
 ])
 def test_speed_thresholds(monkeypatch, ratio, fraction, tag) -> None:
     """Are speed points given at <= 3x the reference (all) and <= 20x (half), as ratios?"""
-    from grader import kernels
-
     monkeypatch.setattr(kernels, "reference_ratio", lambda shape, dtype, repeats=7: 2.0)
     spec_shape = (8, 16_384, 128)
     value = 2.0 * float(ratio.split("*")[1]) if isinstance(ratio, str) else ratio
-    j = SpeedCheck().judge(TimingAnswer(value, spec_shape), "apply_rope_speed", {})
+    sample = kernels._reference_sample(spec_shape, "float32")
+    j = SpeedCheck().judge(TimingAnswer(value, spec_shape, sample), "apply_rope_speed", {})
     assert (j.fraction, j.tag) == (fraction, tag)
 
 
@@ -176,7 +182,28 @@ def test_python_loop_is_screened_quickly() -> None:
                 out[..., s, 2 * i], out[..., s, 2 * i + 1] = a * c - b * sn, a * sn + b * c
         return out
 
-    answer = capture._capture("apply_rope_speed", loop)
+    answer = _roundtrip(capture._capture("apply_rope_speed", loop))
     assert isinstance(answer, TimingAnswer) and answer.shape == (8, 256, 128)
     j = judge(REGISTRY["apply_rope_speed"], answer)
     assert (j.fraction, j.tag) == (0.0, "python_loop")
+
+
+def test_fast_but_wrong_kernel_earns_no_speed_points() -> None:
+    """Does an apply_rope that returns its input unchanged get no speed points?"""
+    answer = _roundtrip(capture._capture("apply_rope_speed", lambda x, p, base=10000.0: x))
+    j = judge(REGISTRY["apply_rope_speed"], answer)
+    assert (j.fraction, j.tag) == (0.0, "wrong_values")
+
+
+def test_failing_timing_reports_the_exception() -> None:
+    """Does an apply_rope that raises during timing get the exception tag, not 'tampered'?"""
+    answer = _roundtrip(capture._capture("apply_rope_speed", rope_raises))
+    j = judge(REGISTRY["apply_rope_speed"], answer)
+    assert (j.fraction, j.tag) == (0.0, "exception")
+    assert "not implemented yet" in j.message
+
+
+def test_scalar_outputs_survive_the_trip() -> None:
+    """Does a float-returning function's 0-d output keep its shape through JSON?"""
+    answer = _roundtrip(capture._capture("ntk_scaled_base", lambda b, m, m_l, d: 1.0))
+    assert all(c.output.shape == () for c in answer.calls)
