@@ -28,6 +28,16 @@ def apply_rope(x, positions, base=10000.0):  # a per-position, per-pair Python l
     return out
 '''
 
+HALF_ROPE = '''
+def apply_rope(x, positions, base=10000.0):  # pairs (i, i + d/2): the other layout
+    d = x.shape[-1]
+    h = d // 2
+    ang = np.asarray(positions, dtype=float)[:, None] * base ** (-2.0 * np.arange(h) / d)
+    c, s_ = np.cos(ang), np.sin(ang)
+    a, b_ = x[..., :h], x[..., h:]
+    return np.concatenate([a * c - b_ * s_, a * s_ + b_ * c], axis=-1).astype(x.dtype)
+'''
+
 SLIPS: dict[str, dict[str, dict[str, str]]] = {
     "cy_pi_factor": {
         "derive_lambda": {"lam_solution": "lam_solution = m / m_l"},
@@ -42,8 +52,7 @@ SLIPS: dict[str, dict[str, dict[str, str]]] = {
     },
     "eve_highest_freq_and_layout": {
         "derive_lambda": {"i_star": "i_star = sp.Integer(0)"},
-        "numeric_rope": {"apply_rope": "def apply_rope(x, positions, base=10000.0):\n"
-                                       "    return apply_rope_half(x, positions, base)"},
+        "numeric_rope": {"apply_rope": HALF_ROPE},
     },
     "fay_one_based": {
         "derive_lambda": {"theta_i": "theta_i = b ** (-2 * (i - 1) / d)"},
