@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
 
 from grader import scoring
 from grader.items import REGISTRY
@@ -51,8 +51,10 @@ def summary_html(result: SubmissionResult) -> str:
 
 
 def _clean(nb: NotebookNode) -> NotebookNode:
-    """Remove hidden tests (nbgrader's own preprocessor) and instructor-only metadata."""
+    """Remove hidden tests and marking schemes (nbgrader's own preprocessors: autograde
+    restores task cells, rubric included) and instructor-only metadata."""
     nb, _ = ClearHiddenTests().preprocess(nb, {})
+    nb, _ = ClearMarkScheme().preprocess(nb, {})
     for cell in nb.cells:
         cell.metadata.pop("rope_course", None)
         if cell.cell_type == "code":

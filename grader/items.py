@@ -198,8 +198,10 @@ _DERIVE = (
             Misconception("wrong_variable", "That is the derivative with respect to m; "
                           "differentiate with respect to d.", sp.diff(D.LAM, _m)),)),
         "d lambda / d d"),
-    Item("lam_limit", "derive_lambda", "lam_limit", 1, _lam_expr(
-        D.LAM_LIMIT, (), "Take sympy.limit(lam_solution, d, sympy.oo)."), "limit d -> oo"),
+    Item("lam_limit", "derive_lambda", "lam_limit", 1, ExprCheck(
+        D.LAM_LIMIT, ("m", "m_l"), "Take sympy.limit(lam_solution, d, sympy.oo): the result "
+        "depends on m and m_l only.", (), {"b": C.CONTAINS_B, "lam": C.CONTAINS_LAM}),
+        "limit d -> oo"),
     Item("d2_reason", "derive_lambda", "d2_reason", 1, ChoiceCheck(
         "b", "Think about how many pairs there are at d = 2, and the frequency of pair 0.", {
             "a": Misconception("exponent_only", "The division by zero is a symptom. Ask why: "

@@ -104,6 +104,7 @@ _REGISTRY: dict[str, tuple[Any, tuple[int, int] | None]] = {
     "sqrt": (sympy.sqrt, (1, 1)), "sin": (sympy.sin, (1, 1)), "cos": (sympy.cos, (1, 1)),
     "tan": (sympy.tan, (1, 1)), "Abs": (sympy.Abs, (1, 1)), "Rational": (sympy.Rational, (1, 2)),
     "Eq": (sympy.Eq, (2, 2)), "pi": (sympy.pi, None), "E": (sympy.E, None), "oo": (sympy.oo, None),
+    "sign": (sympy.sign, (1, 1)),  # sympy.limit returns it for limits of powers
 }
 DEFAULT_FUNCTIONS: frozenset[str] = frozenset(_REGISTRY)
 # What parse_expr's generated code needs: auto_number emits Integer(...) and Float('...'). The

@@ -207,7 +207,9 @@ class EquationCheck:
     def _step_message(self, eq: sp.Equality, item_id: str) -> str:
         names = [name for name, _ in self.chain]
         target = next(i for i, (_, e) in enumerate(self.chain) if e == self.reference)
-        for k, (_name, step) in enumerate(self.chain):
+        # steps that are equal as equations (cancel 2*pi / split the power) cannot be told
+        # apart by value: credit the student with the furthest one their equation matches
+        for k, (_name, step) in reversed(list(enumerate(self.chain))):
             if eqv.same_up_to_constant(eq, step, item_id, allow_factor=False):
                 if k < target:
                     todo = ", then ".join(names[k + 1: target + 1])
@@ -273,6 +275,10 @@ class NumberCheck:
             return invalid(answer, what)
         got = [_as_number(a) for a in items]
         if any(g is None for g in got):
+            symbols = _free_symbol_names(items)
+            if symbols:
+                return wrong("not_a_number", "Expected a number, but your answer still contains "
+                             f"{', '.join(symbols)}: substitute values and evaluate it.")
             return invalid(answer, "numbers (floats)")
         if _close_all(got, expected, self.rel_tol):
             return correct()
@@ -280,6 +286,19 @@ class NumberCheck:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
         return wrong("wrong_value", self.hint, detail=f"got {got}, expected {expected}")
+
+
+def _free_symbol_names(items: tuple[Answer, ...]) -> list[str]:
+    names: set[str] = set()
+    for a in items:
+        if isinstance(a, (SympyAnswer, TextAnswer)):
+            try:
+                expr = to_sympy(a)
+            except AnswerError:
+                continue
+            if isinstance(expr, sp.Basic):
+                names |= _symbol_names(expr)
+    return sorted(names)
 
 
 def _close_all(got: list[float | None], expected: tuple[float, ...], rel: float) -> bool:

@@ -118,10 +118,21 @@ def _hidden_lines() -> set[str]:
     return lines
 
 
+def _rubric_lines() -> set[str]:
+    lines = set()
+    for nb_path in Path(cli.__file__).parent.parent.glob("course/source/*/*.ipynb"):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            block = re.findall(r"=== BEGIN MARK SCHEME ===(.*?)=== END MARK SCHEME ===",
+                               cell.source, re.S)
+            lines |= {ln.strip() for b in block for ln in b.splitlines() if len(ln.strip()) > 20}
+    return lines
+
+
 def test_feedback_leaks_nothing(demo) -> None:
-    """Is no hidden-test line, capture plumbing or answer-key expression in any feedback?"""
+    """Is no hidden-test line, rubric line, capture plumbing or answer-key expression in any
+    feedback page?"""
     out, _ = demo
-    hidden = _hidden_lines()
+    hidden = _hidden_lines() | _rubric_lines()
     assert hidden, "the source notebooks should have hidden tests"
     pages = list((out / "feedback").rglob("*.html"))
     assert len(pages) == len(_rows(out / "grades.csv"))

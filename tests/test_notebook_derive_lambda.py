@@ -7,11 +7,9 @@ misconception scenario) with plain ``nbgrader autograde``, split over a few copi
 course that run side by side.  The tests then only read the results.  The tests without the
 ``nbgrader`` mark check the committed files statically and need no nbgrader run.
 
-The misconception fixtures ``tests/files/derive_lambda/<scenario>.ipynb`` are the source
-notebook with the one answer cell of :data:`SCENARIOS` changed.  They are written by
-:func:`write_fixtures` and a test checks they are still exactly what it writes, so after
-changing the source notebook, rewrite them with
-``.venv/bin/python tests/test_notebook_derive_lambda.py tests/files/derive_lambda``.
+The misconception submissions are the source notebook with the one answer cell of
+:data:`SCENARIOS` changed, written by :func:`write_fixtures` into the test's temporary folder,
+so they always follow the source notebook and no copies of it are committed.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "derive_lambda"
 SOURCE = ROOT / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "course" / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-FIXTURES = ROOT / "tests" / "files" / ASSIGNMENT
 ITEMS = {it.id: it for it in items_for(ASSIGNMENT)}
 MANUAL_POINTS = 2.0
 WORKERS = min(4, max(2, os.cpu_count() or 2))
@@ -159,7 +155,7 @@ def scenario_notebook(name: str) -> NotebookNode:
     nb = nbformat.read(SOURCE, as_version=4)
     cells = [c for c in nb.cells if _nbgrader(c).get("grade_id") == scenario.cell]
     assert len(cells) == 1 and _nbgrader(cells[0]).get("solution"), scenario.cell
-    source, n = _SOLUTION.subn(lambda _: scenario.code + "\n", cells[0].source)
+    source, n = _SOLUTION.subn(lambda _: scenario.code, cells[0].source)
     assert n == 1, f"{scenario.cell} has no solution region"
     cells[0].source = source
     return nb
@@ -211,7 +207,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         generated = generate(course, ASSIGNMENT)
 
         submissions: dict[str, Path] = {"model": SOURCE, "blank": RELEASE}
-        submissions.update((name, FIXTURES / f"{name}.ipynb") for name in SCENARIOS)
+        written = write_fixtures(tmp / "scenarios")
+        submissions.update((p.stem, p) for p in written)
         workers = [course]
         for k in range(1, WORKERS):
             workers.append(tmp / f"course-{k}")
@@ -427,14 +424,6 @@ def test_misconception_scenario(runs: Runs, name: str) -> None:
             assert r.tag == "ok", (item, r.tag)
 
 
-def test_fixtures_are_up_to_date() -> None:
-    """Is each committed fixture exactly the source with its scenario's one answer changed?"""
-    assert sorted(p.stem for p in FIXTURES.glob("*.ipynb")) == sorted(SCENARIOS)
-    for name in SCENARIOS:
-        committed = nbformat.read(FIXTURES / f"{name}.ipynb", as_version=4)
-        assert committed == scenario_notebook(name), f"rewrite the fixtures ({name} is stale)"
-
-
 def test_scenarios_cover_the_catalogue_tags() -> None:
     """Is every misconception the brief names exercised by a scenario, each on its own?"""
     wanted = {"pi_factor", "inverted_exponent", "matched_frequency", "second_to_last_pair",
@@ -447,8 +436,3 @@ def test_scenarios_cover_the_catalogue_tags() -> None:
                                                        scenario_notebook(name).cells)
                    if a.source != b.source]
         assert len(changed) == 1, name
-
-
-if __name__ == "__main__":  # python tests/test_notebook_derive_lambda.py <folder>
-    for written in write_fixtures(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
-        print(written)

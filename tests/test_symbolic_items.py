@@ -64,14 +64,15 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
         (sp.solve(sp.Eq(2 * sp.pi * (lam * b) ** e, (m / m_l) * 2 * sp.pi * b ** e), lam)[0], 1, "ok"),
         ("m/m_l", 0, "pi_factor"), ("(m/m_l)**((d-2)/d)", 0, "inverted_exponent"),
         ("(m/m_l)**(-d/(d-2))", 0, "matched_frequency"), ("(m_l/m)**(d/(d-2))", 0, "matched_frequency"),
-        ("(m/m_l)**(d/(d-4))", 0, "second_to_last_pair"), ("1", 0, "not_symbolic"),
+        ("(m/m_l)**(d/(d-4))", 0, "second_to_last_pair"), ("1", 0, "highest_frequency_pair"),
+        ("2", 0, "not_symbolic"),
         ("(m/m_l)**(2/(d-2))", 0, "per_step_ratio"), ("(m/m_l)**(d/2)", 0, "half_d_exponent"),
         ("(m/m_l)**(2*d/(d-2))", 0, "missing_factor_2"), ("b*(m/m_l)**(d/(d-2))", 0, "contains_b"),
         (4.088994243, 0, "not_symbolic"), ("lam*m/m_l", 0, "contains_lam"),
         ("sqrt(m/m_l)", 0, "square_root"), ("(m/m_l)**(d/(d-3))", 0, "wrong_expression"),
         ("x**2", 0, "unparsable"), ("m.__class__", 0, "unparsable"),
     ],
-    "lam_double": [("2**(d/(d-2))", 1, "ok"), ("2*2**(2/(d-2))", 1, "ok"), ("2", 0, "not_symbolic"),
+    "lam_double": [("2**(d/(d-2))", 1, "ok"), ("2*2**(2/(d-2))", 1, "ok"), ("2", 0, "pi_factor"), ("3", 0, "not_symbolic"),
                    ("2**((d-2)/d)", 0, "inverted_exponent"), ("(m/m_l)**(d/(d-2))", 0, "not_substituted")],
     "rel_error": [("(m/m_l)**(2/(d-2)) - 1", 1, "ok"), ("((m/m_l)**(d/(d-2)) - m/m_l)/(m/m_l)", 1, "ok"),
                   ("(m/m_l)**(2/(d-2))", 0, "ratio_not_error"),
@@ -81,7 +82,9 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
                 ("-2*(m/m_l)**(d/(d-2))*log(m/m_l)/(d-2)**2", 1, "ok"),
                 (sp.diff((m / m_l) ** (d / (d - 2)), m), 0, "wrong_variable")],
     "lam_limit": [("m/m_l", 1, "ok"), (sp.limit((m / m_l) ** (d / (d - 2)), d, sp.oo), 1, "ok"),
-                  ("(m/m_l)**(d/(d-2))", 0, "wrong_expression")],
+                  (sp.Integer(1), 0, "wrong_expression"),
+                  (sp.limit((m / m_l) ** (d / 2), d, sp.oo), 0, "wrong_expression"),
+                  ("(m/m_l)**(d/(d-2))", 0, "extra_symbol")],
     "new_period": [("2*pi*(lam*b)**((d-2)/d)", 1, "ok"),
                    ("(m/m_l)*2*pi*b**((d-2)/d)", 0, "pi_side"), ("2*pi*b**((d-2)/d)", 0, "old_period")],
 }
@@ -133,6 +136,7 @@ def test_every_symbolic_item_has_a_table() -> None:
     ("lam_double_limit", NumberAnswer(2.0), 1, "ok"),
     ("lam_double_limit", capture_value(sp.Integer(2)), 1, "ok"),
     ("lam_double_limit", capture_value(sp.oo), 0, "wrong_value"),
+    ("lam_double_limit", capture_value(2 * b), 0, "not_a_number"),
     ("rel_error_values", SequenceAnswer(tuple(NumberAnswer(r ** (2 / 126) - 1) for r in (2, 4, 8, 32))),
      1, "ok"),
     ("colleague_claim", BoolAnswer(False), 1, "ok"),
@@ -168,3 +172,11 @@ def test_messages_never_reveal_the_answer() -> None:
     for ans, _s, _t in TABLE["lam_solution"]:
         msg = judge(REGISTRY["lam_solution"], _answer(ans)).message
         assert not any(f in msg for f in forbidden), msg
+
+
+def test_step_message_names_the_step_still_to_do() -> None:
+    """Is a split-but-not-cancelled equation told to cancel b**e (not to split again)?"""
+    eq = sp.Eq(b ** e * lam ** e, b ** e * m / m_l)
+    j = judge(REGISTRY["step_cancel_b"], capture_value(eq))
+    assert (j.fraction, j.tag) == (0.5, "step_form")
+    assert "cancel b**e" in j.message and "split" not in j.message
