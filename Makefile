@@ -6,8 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STUDENT_VENV := .venv-student
+KERNEL_VENV  := .venv-kernel
+KERNEL_STAMP := $(KERNEL_VENV)/.installed
 
-.PHONY: demo test lint lab bench clean
+.PHONY: demo test lint lab bench clean kernel-env sandbox-tools
 
 # Reinstall only when pyproject.toml changed (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -17,10 +19,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# The sandbox: bubblewrap (installed with apt when we are root on Debian/Ubuntu, as in CI)
+# and a student environment with only what student kernels need.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null)); \
+	  else echo "bubblewrap is missing: install it (e.g. sudo apt-get install bubblewrap)" >&2; \
+	       exit 1; fi; }
+
+$(KERNEL_STAMP):
+	@test -x $(KERNEL_VENV)/bin/python || $(PYTHON) -m venv $(KERNEL_VENV)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet numpy sympy matplotlib ipykernel
+	@touch $@
+
+kernel-env: sandbox-tools $(KERNEL_STAMP)
+
+demo: $(STAMP) kernel-env
 	$(BIN)/rope-course demo
 
-test: $(STAMP)
+test: $(STAMP) kernel-env
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -31,7 +50,7 @@ lab: $(STUDENT_VENV)/.installed
 	cd course/release && ../../$(STUDENT_VENV)/bin/jupyter lab
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(KERNEL_VENV) $(STUDENT_VENV) .pytest_cache .ruff_cache build *.egg-info
 
 # Students: JupyterLab with only what the notebooks need.
 $(STUDENT_VENV)/.installed:

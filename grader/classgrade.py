@@ -8,23 +8,36 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import feedback, report, runner
+from grader import feedback, report, runner, sandbox
 from grader.items import NOTEBOOKS
 from grader.results import SubmissionResult
 from grader.submissions import discover, unpack
 
+NO_SANDBOX_WARNING = ("Graded WITHOUT a sandbox (--no-sandbox): student code ran with the "
+                      "grader's own permissions, so it could read the answer key and the "
+                      "gradebook. Do not trust these grades for hostile submissions.")
+
 
 def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
-                db_url: str | None = None, console: Console | None = None) -> int:
+                db_url: str | None = None, sandboxed: bool = True,
+                kernel_python: str | None = None, console: Console | None = None) -> int:
     """Grade everything under ``submissions`` into ``out``; return the exit status."""
     console = console or Console(stderr=True)
+    warnings = []
+    if sandboxed:
+        sandbox.check_bwrap()
+        kernel_python = sandbox.kernel_python(kernel_python)
+    else:
+        kernel_python = None
+        warnings.append(NO_SANDBOX_WARNING)
+        console.print(f"[bold red]WARNING:[/] {NO_SANDBOX_WARNING}")
     ws = runner.Workspace(out / ".work")
     ws.root.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
-    runner.prepare(ws, db_url)
+    runner.prepare(ws, db_url, kernel_python)
     resumed = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
@@ -45,7 +58,7 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
         if r.assignment in NOTEBOOKS:
             nb = ws.autograded / r.student / r.assignment / f"{r.assignment}.ipynb"
             feedback.write(out, r, nb if not r.problem else None)
-    report.write(out, results)
+    report.write(out, results, warnings)
     console.print(_summary(results))
     console.print(f"Wrote {out}/grades.csv, items.csv, feedback/, report.md, report.html")
     return 0

@@ -52,6 +52,12 @@ def _grading_options(p: argparse.ArgumentParser) -> None:
                    f"{DEFAULT_WORKERS})")
     p.add_argument("--timeout", type=int, default=60,
                    help="per-cell execution limit in seconds (default: 60)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student kernels WITHOUT the bubblewrap sandbox (not recommended: "
+                   "a warning goes into the output and the report)")
+    p.add_argument("--kernel-python", default=None, metavar="PYTHON",
+                   help="python of the student environment used inside the sandbox (default: "
+                   "$ROPE_KERNEL_PYTHON or .venv-kernel/bin/python)")
     p.add_argument("--db", default=None, metavar="URL",
                    help="class gradebook as an SQLAlchemy URL (default: sqlite:///OUT/"
                    "gradebook.db); e.g. postgresql://user@host/course")
@@ -97,7 +103,8 @@ def _grade(submissions: Path, out: Path, args: argparse.Namespace) -> int:
     if out.resolve().is_relative_to(submissions.resolve()):
         raise ValueError("--out must not be inside SUBMISSIONS (submissions are never modified)")
     return grade_class(submissions, out, workers=args.workers, timeout=args.timeout,
-                       db_url=args.db)
+                       db_url=args.db, sandboxed=not args.no_sandbox,
+                       kernel_python=args.kernel_python)
 
 
 if __name__ == "__main__":

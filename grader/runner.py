@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import pipeline
+from grader import pipeline, sandbox
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import Submission
@@ -58,13 +58,23 @@ class Workspace:
         """Autograded notebooks kept for feedback."""
         return self.root / "autograded"
 
+    @property
+    def sandbox(self) -> Path:
+        """The sandbox launcher's config, kernelspec and capture package."""
+        return self.root / "sandbox"
+
     def job_dir(self, key: str) -> Path:
         """The scratch course of one job."""
         return self.root / "jobs" / key
 
 
-def prepare(ws: Workspace, db_url: str) -> None:
-    """Make the template course and register every assignment in the class gradebook."""
+def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
+    """Make the template course and register every assignment in the class gradebook;
+    install the sandbox kernel unless ``kernel_python`` is None (``--no-sandbox``)."""
+    if kernel_python is not None:
+        sandbox.install(ws.sandbox, kernel_python)
+    else:
+        shutil.rmtree(ws.sandbox, ignore_errors=True)
     if not ws.template_db.exists():
         tmp = ws.root / "course.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -119,7 +129,8 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     shutil.copy2(ws.template_db, job / "gradebook.db")
     nb_name = f"{sub.assignment}.ipynb"
     shutil.copyfile(sub.path, job / "submitted" / sub.student / sub.assignment / nb_name)
-    ok, log = autograde_in_process(job, sub.assignment, sub.student, timeout)
+    ok, log = autograde_in_process(job, sub.assignment, sub.student, timeout,
+                                   ws.sandbox if ws.sandbox.exists() else None)
     graded = job / "autograded" / sub.student / sub.assignment / nb_name
     if not ok or not graded.exists():
         shutil.rmtree(job, ignore_errors=True)
@@ -137,9 +148,10 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     return SubmissionResult(sub.student, sub.assignment, report.items, grades, notes=notes)
 
 
-def autograde_in_process(job: Path, assignment: str, student: str, timeout: int
-                         ) -> tuple[bool, str]:
-    """Run nbgrader's own ``autograde`` (through its Python API) on one job's course."""
+def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
+                         sandbox_dir: Path | None) -> tuple[bool, str]:
+    """Run nbgrader's own ``autograde`` (through its Python API) on one job's course, with
+    the kernel in the sandbox when ``sandbox_dir`` holds its kernelspec."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -148,6 +160,15 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int
     config.CourseDirectory.root = str(job)  # the file says ".": jobs share this process's cwd
     config.CourseDirectory.db_url = f"sqlite:///{job / 'gradebook.db'}"
     config.Execute.timeout = timeout
+    if sandbox_dir is not None:
+        runtime = job / "runtime"
+        runtime.mkdir(exist_ok=True)
+        config.KernelManager.transport = "ipc"  # the sandboxed kernel has no network
+        config.KernelManager.ip = str(runtime / "ipc")
+        config.KernelManager.connection_file = str(runtime / "kernel.json")
+        os.environ["JUPYTER_PATH"] = str(sandbox_dir)  # its python3 kernelspec comes first
+    else:
+        os.environ.pop("JUPYTER_PATH", None)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result = api.autograde(assignment, student, force=True, create=True)
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
