@@ -14,7 +14,7 @@ from typing import Any
 import sympy as sp
 
 from grader import equivalence as eqv
-from grader.parse import AnswerError, ParseError, parse_srepr, parse_student
+from grader.parse import AnswerError, ParseError, parse_student
 from grader.payload import (
     Answer,
     BoolAnswer,
@@ -25,6 +25,7 @@ from grader.payload import (
     UnsupportedAnswer,
 )
 from grader.results import Judgement, Verdict, correct, wrong
+from grader.srepr import parse_srepr
 from solutions.derivation import SYMBOLS
 
 Params = Mapping[str, Any]

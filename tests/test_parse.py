@@ -18,9 +18,9 @@ from grader.parse import (
     ParseError,
     TooLargeError,
     UnknownNameError,
-    parse_srepr,
     parse_student,
 )
+from grader.srepr import parse_srepr
 
 b = Symbol("b", positive=True)
 d = Symbol("d", positive=True, even=True)
