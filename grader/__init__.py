@@ -15,7 +15,7 @@ __all__ = ["NotebookReport", "grade_notebook"]
 
 def __getattr__(name: str) -> Any:
     if name == "grade_notebook":
-        from grader.pipeline import grade_notebook
+        from grader.api import grade_notebook
 
         return grade_notebook
     if name == "NotebookReport":

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -76,26 +75,3 @@ def read_report(notebook_path: Path, assignment: str) -> NotebookReport:
                      for it in items_for(assignment) if it.id not in found)
     ordered = tuple(found[it.id] for it in items_for(assignment) if it.id in found)
     return NotebookReport(assignment, ordered, problems)
-
-
-def grade_notebook(path: str | os.PathLike[str], assignment: str | None = None,
-                   student: str = "student") -> NotebookReport:
-    """Autograde one notebook with real nbgrader, without a course directory of your own.
-
-    ``assignment`` defaults to the notebook's file name (``derive_lambda`` or
-    ``numeric_rope``).  The notebook itself is never modified.
-    """
-    src = Path(path)
-    assignment = assignment or src.stem
-    if not (COURSE / "source" / assignment).is_dir():
-        raise ValueError(f"unknown assignment {assignment!r}: expected one of "
-                         f"{sorted(p.name for p in (COURSE / 'source').iterdir())}")
-    with tempfile.TemporaryDirectory(prefix="rope-grade-") as tmp:
-        course = working_copy(Path(tmp) / "course")
-        generate(course, assignment)
-        target = course / "submitted" / student / assignment
-        target.mkdir(parents=True)
-        shutil.copyfile(src, target / f"{assignment}.ipynb")
-        nbgrader(["autograde", assignment, "--student", student, "--force"], course)
-        return read_report(course / "autograded" / student / assignment / f"{assignment}.ipynb",
-                           assignment)

@@ -170,7 +170,9 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     else:
         os.environ.pop("JUPYTER_PATH", None)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.autograde(assignment, student, force=True, create=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
+        result = api.autograde(assignment, student, force=True, create=True)
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
 
 
