@@ -13,13 +13,11 @@ Design (nbgrader cannot grade in parallel: jupyter/nbgrader#174):
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from grader import pipeline, sandbox
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import Submission
+from grader.workers import JobFailure, run_isolated
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,10 @@ def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
 
 
 def grade_cells(ws: Workspace, assignment: str) -> list[GradeRecord]:
-    """The assignment's grade cells, each with zero points (for ungradable submissions)."""
+    """The assignment's grade cells, each with zero points (for ungradable submissions);
+    none for a folder that is not an assignment of this course."""
+    if assignment not in NOTEBOOKS:
+        return []
     with Gradebook(f"sqlite:///{ws.template_db}") as gb:
         nb = gb.find_notebook(assignment, assignment)
         return [GradeRecord(c.name, 0.0, float(c.max_score), False) for c in nb.grade_cells]
@@ -134,6 +136,10 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     graded = job / "autograded" / sub.student / sub.assignment / nb_name
     if not ok or not graded.exists():
         shutil.rmtree(job, ignore_errors=True)
+        if "DeadKernelError" in log:  # nbclient's word for a kernel that exited mid-notebook
+            return ungradable(ws, sub, "kernel_died", KERNEL_DIED)
+        if "CellTimeoutError" in log:  # still busy after the interrupt that follows a timeout
+            return ungradable(ws, sub, "cell_timeout", CELL_TIMEOUT.format(timeout))
         return ungradable(ws, sub, "autograde_failed", _last_error(log))
     report = pipeline.read_report(graded, sub.assignment)
     with Gradebook(f"sqlite:///{job / 'gradebook.db'}") as gb:
@@ -176,10 +182,25 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
 
 
+KERNEL_DIED = ("the notebook's kernel died while it ran (it crashed, exited or was killed, "
+               "for example by os._exit, a segmentation fault or a signal), so no cell from "
+               "that point on could run")
+
+CELL_TIMEOUT = ("a cell was still running {} s after it started and ignored the interrupt "
+                "sent to stop it (it blocks or ignores KeyboardInterrupt), so the notebook "
+                "could not be run to the end")
+
+_RAISED = re.compile(r"^\s*[\w.]*(Error|Exception)\b[^:]*: ")
+
+
 def _last_error(log: str) -> str:
+    """The most telling line of a failed nbgrader log: the last exception raised (nbgrader's
+    closing "see the above traceback" excepted), else the last error line."""
     lines = [ln for ln in log.strip().splitlines() if ln.strip()]
+    raised = [ln.strip() for ln in lines
+              if _RAISED.match(ln) and "NbGraderException" not in ln]
     errors = [ln for ln in lines if "Error" in ln or "ERROR" in ln]
-    return (errors or lines or ["nbgrader autograde failed"])[-1][:300]
+    return (raised or errors or lines or ["nbgrader autograde failed"])[-1][:300]
 
 
 def journal_path(ws: Workspace, sub: Submission) -> Path:
@@ -209,10 +230,17 @@ def load(ws: Workspace, sub: Submission) -> SubmissionResult | None:
         return None  # a damaged entry is regraded
 
 
-def _init_worker() -> None:
-    """Each worker imports nbgrader and the checks once, then grades many notebooks."""
+def _job(args: tuple[Workspace, Submission, int]) -> SubmissionResult:
+    """One job, in its own process (see :mod:`grader.workers`)."""
+    ws, sub, timeout = args
     warnings.simplefilter("ignore")
     pipeline.tools_on_path()
+    return run_job(ws, sub, timeout)
+
+
+def job_limit(timeout: int) -> float:
+    """Hard limit for one whole notebook: generous, since every cell may use ``timeout``."""
+    return max(600.0, 20.0 * timeout)
 
 
 def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
@@ -228,28 +256,20 @@ def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
             on_done(done, True)
         else:
             todo.append(sub)
-    attempts: dict[str, int] = {}
-    while todo:
-        retry: list[Submission] = []
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker) as pool:
-            futures = {pool.submit(run_job, ws, sub, timeout): sub for sub in todo}
-            for future in as_completed(futures):
-                sub = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:  # a worker died: retry its jobs once in a new pool
-                    attempts[sub.key] = attempts.get(sub.key, 0) + 1
-                    if attempts[sub.key] < 2:
-                        retry.append(sub)
-                        continue
-                    result = ungradable(ws, sub, "grader_error", "the grading process died")
-                except Exception as exc:  # an infrastructure fault: record it, go on
-                    result = ungradable(ws, sub, "grader_error", f"{type(exc).__name__}: {exc}")
-                save(ws, sub, result)
-                results[sub.key] = result
-                on_done(result, False)
-        todo = retry
+
+    def finished(job: tuple[Workspace, Submission, int],
+                 outcome: SubmissionResult | JobFailure) -> None:
+        sub = job[1]
+        if isinstance(outcome, JobFailure):  # infrastructure: record it, go on with the rest
+            shutil.rmtree(ws.job_dir(sub.key), ignore_errors=True)
+            outcome = ungradable(ws, sub, "grading_timeout" if outcome.reason == "timeout"
+                                 else "grader_error", outcome.detail)
+        save(ws, sub, outcome)
+        results[sub.key] = outcome
+        on_done(outcome, False)
+
+    run_isolated([(ws, sub, timeout) for sub in todo], _job, workers, job_limit(timeout),
+                 finished)
     return [results[s.key] for s in subs]
 
 
@@ -258,6 +278,8 @@ def merge(db_url: str, results: Iterable[SubmissionResult]) -> None:
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         for r in results:
+            if r.assignment not in NOTEBOOKS:  # an unknown folder or unusable id: no gradebook
+                continue
             gb.update_or_create_student(r.student)
             gb.update_or_create_submission(r.assignment, r.student)
             for g in r.grades:
