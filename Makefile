@@ -46,6 +46,10 @@ test: $(STAMP) kernel-env
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Benchmarks (GitHub issue 8): writes bench/results.md; takes the better part of an hour.
+bench: $(STAMP) kernel-env
+	$(BIN)/python -m bench.run
+
 lab: $(STUDENT_VENV)/.installed
 	cd course/release && ../../$(STUDENT_VENV)/bin/jupyter lab
 

@@ -8,30 +8,52 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
-from grader.preprocessors import ScoreCaptures
+from grader.preprocessors import (
+    CappedExecute,
+    LimitOutputSize,
+    RestoreCellMetadata,
+    ScoreCaptures,
+)
 
 c = get_config()
 
 c.CourseDirectory.course_id = "rope-scaling"
 c.CourseDirectory.root = "."
 
+# nbgrader's own sanitising, after RestoreCellMetadata: a copied, renamed or re-flagged cell
+# would otherwise fail the whole notebook (see grader/preprocessors.py).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    RestoreCellMetadata,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+
 # Order matters:
+# - CappedExecute is nbgrader's Execute, keeping a bounded amount of each cell's output;
 # - ScoreCaptures must come after Execute (it reads the captured answers from the outputs)
 #   and after ClearMetadataPreprocessor (it stores each verdict in the cell's metadata);
 # - it must come before LimitOutput (captures may be long; verdicts are short) and before
-#   SaveAutoGrades (which turns each cell's outputs into its score).
+#   SaveAutoGrades (which turns each cell's outputs into its score);
+# - LimitOutputSize caps characters (LimitOutput counts lines) and leaves grade cells alone.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    CappedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     ScoreCaptures,
     LimitOutput,
+    LimitOutputSize,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,

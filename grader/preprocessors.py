@@ -1,15 +1,22 @@
-"""nbgrader glue: one preprocessor that scores the captured answers.
+"""nbgrader glue: the preprocessor that scores the captured answers, and three guards.
 
-It runs in ``nbgrader autograde`` after ``Execute`` and before ``SaveAutoGrades``; see
-``course/nbgrader_config.py`` for the order and why.
+``ScoreCaptures`` runs in ``nbgrader autograde`` after ``Execute`` and before
+``SaveAutoGrades``; see ``course/nbgrader_config.py`` for the order and why.  The guards
+keep a tampered or noisy notebook gradable: ``RestoreCellMetadata`` (before nbgrader's own
+sanitising), ``CappedExecute`` and ``LimitOutputSize`` (output volume, in characters).
 """
 
 from __future__ import annotations
 
+import json
+
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Dict, Float
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.nbgraderformat import SCHEMA_VERSION
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Dict, Float, Integer
 
 from grader import scoring
 from grader.items import DEFAULT_PARAMS
@@ -41,4 +48,137 @@ class ScoreCaptures(NbGraderPreprocessor):
             scoring.write_result(cell, result)
             self.log.info("%s: %s/%s [%s]", result.item, result.score, result.max_score,
                           result.tag)
+        return cell, resources
+
+
+class RestoreCellMetadata(NbGraderPreprocessor):
+    """Give every nbgrader cell back the flags the gradebook recorded, before nbgrader's own
+    sanitising (``DeduplicateIds``, ``OverwriteCells``) runs.
+
+    nbgrader 0.9.6 restores a test cell's source, type and points, but not its flags, and it
+    fails the whole notebook (every item zero) when a cell was copied (``DeduplicateIds``
+    leaves ``nbgrader: {}``), renamed to an unknown grade_id, or re-flagged.  Here a copied
+    cell keeps its metadata on the last copy only (nbgrader's rule), a cell with an unknown or
+    malformed grade_id becomes an ordinary cell, and known cells get their recorded flags.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Restore the flags of every cell that carries nbgrader metadata."""
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            book = gb.find_notebook(info["notebook"], info["assignment"])
+            locked = {c.name: bool(c.locked) for c in book.source_cells}
+            points = {c.name: float(c.max_score) for c in book.grade_cells}
+            solutions = {c.name for c in book.solution_cells}
+            tasks = {c.name for c in book.task_cells}
+        last = {}
+        for index, cell in enumerate(nb.cells):
+            last[_grade_id(cell)] = index
+        for index, cell in enumerate(nb.cells):
+            if "nbgrader" not in cell.get("metadata", {}):
+                continue
+            gid = _grade_id(cell)
+            if gid not in locked or last[gid] != index:
+                self.log.warning("Cell %d: nbgrader metadata for %r dropped (unknown or "
+                                 "repeated grade_id)", index, gid)
+                del cell.metadata["nbgrader"]
+                continue
+            old = cell.metadata["nbgrader"]
+            meta = {k: old[k] for k in ("checksum", "cell_type") if k in old}
+            meta.update(grade=gid in points, grade_id=gid, locked=locked[gid],
+                        schema_version=SCHEMA_VERSION, solution=gid in solutions,
+                        task=gid in tasks)
+            if gid in points:
+                meta["points"] = points[gid]
+            cell.metadata["nbgrader"] = meta
+        return nb, resources
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    gid = meta.get("grade_id") if isinstance(meta, dict) else None
+    return gid if isinstance(gid, str) else None
+
+
+def _note(text: str) -> NotebookNode:
+    return NotebookNode(output_type="stream", name="stdout", text=f"\n... {text} ...\n")
+
+
+class CappedExecute(Execute):
+    """nbgrader's ``Execute``, keeping at most ``max_cell_chars`` characters of each cell's
+    outputs while the cell runs: a kernel printing without end cannot fill the grader's memory
+    (the kernel's own memory is capped by the sandbox, the grader's is not)."""
+
+    max_cell_chars = Integer(
+        5_000_000, help="Characters of output kept per cell while it runs; the rest is dropped.",
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict | None = None,
+                   km: object = None) -> tuple[NotebookNode, ResourcesDict]:
+        """Execute the notebook with a fresh per-cell output budget."""
+        self._chars: dict[int, int] = {}
+        return super().preprocess(nb, resources, km)
+
+    def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        """Record one output message unless the cell has used its budget."""
+        used = self._chars.get(cell_index, 0)
+        if used >= self.max_cell_chars:
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return None
+        size = len(json.dumps(out))
+        self._chars[cell_index] = used + size
+        if used + size > self.max_cell_chars:
+            self._chars[cell_index] = self.max_cell_chars
+            if outs and outs[-1] is out:
+                outs.pop()
+            if out.get("output_type") == "stream":
+                out.text = out.text[: self.max_cell_chars - used]
+                outs.append(out)
+            outs.append(_note(f"output stopped: more than {self.max_cell_chars} characters"))
+        return out
+
+
+class LimitOutputSize(NbGraderPreprocessor):
+    """Cap, in characters, what each cell and the whole notebook keep of their outputs
+    (nbgrader's ``LimitOutput`` counts lines: a single ten-million-character line passes it).
+
+    Grade cells are left alone: nbgrader reads their points from their outputs, and
+    ``ScoreCaptures`` has already replaced those by a short verdict.
+    """
+
+    max_chars = Integer(200_000, help="Characters of output kept per cell.").tag(config=True)
+    max_notebook_chars = Integer(
+        1_000_000, help="Characters of output kept in the whole notebook.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Cap every cell against one notebook-wide budget."""
+        self._left = self.max_notebook_chars
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
+                        ) -> tuple[NotebookNode, ResourcesDict]:
+        """Keep this cell's outputs up to its share of the budget."""
+        if cell.cell_type != "code" or utils.is_grade(cell):
+            return cell, resources
+        limit = min(self.max_chars, self._left)
+        kept: list[NotebookNode] = []
+        used = 0
+        for out in cell.outputs:
+            size = len(json.dumps(out))
+            if used + size > limit:
+                if out.get("output_type") == "stream" and limit - used > 0:
+                    out.text = out.text[: limit - used]
+                    kept.append(out)
+                    used += len(out.text)
+                kept.append(_note("output truncated: too large to keep"))
+                break
+            kept.append(out)
+            used += size
+        cell.outputs = kept
+        self._left = max(self._left - used, 0)
         return cell, resources

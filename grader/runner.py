@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -166,9 +167,11 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     config.CourseDirectory.root = str(job)  # the file says ".": jobs share this process's cwd
     config.CourseDirectory.db_url = f"sqlite:///{job / 'gradebook.db'}"
     config.Execute.timeout = timeout
+    runtime = None
     if sandbox_dir is not None:
-        runtime = job / "runtime"
-        runtime.mkdir(exist_ok=True)
+        # a short private folder: a Unix socket path must fit in 107 bytes, which a deep OUT
+        # and a long student id would exceed (every notebook would fail with ZMQError)
+        runtime = Path(tempfile.mkdtemp(prefix="rope-kernel-"))
         config.KernelManager.transport = "ipc"  # the sandboxed kernel has no network
         config.KernelManager.ip = str(runtime / "ipc")
         config.KernelManager.connection_file = str(runtime / "kernel.json")
@@ -176,9 +179,13 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     else:
         os.environ.pop("JUPYTER_PATH", None)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
-        result = api.autograde(assignment, student, force=True, create=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
+            result = api.autograde(assignment, student, force=True, create=True)
+    finally:
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
 
 

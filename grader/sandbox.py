@@ -6,13 +6,16 @@ unprivileged user with a separate environment alone would still see the whole fi
 (every world-readable file: other submissions, the answer key) and the network.
 
 The kernelspec points at this module as a launcher, which runs outside the sandbox once per
-kernel: it works out the two folders the kernel may write to (its notebook's folder, the
-working directory nbgrader chose, and the folder of its connection file), drops to a fresh
-unprivileged uid, sets resource limits and execs ``bwrap``.  Inside, the kernel sees
-read-only system libraries, the student environment (numpy, sympy, matplotlib, ipykernel)
-and the kernel-safe capture modules, nothing else: no course, no gradebook, no answer key,
-no other submission, no network.  Kernel messages use ZeroMQ over Unix sockets (ipc), since
-the kernel has no network to speak TCP on.
+kernel: it works out the two folders the kernel may write to (the folder of its connection
+file, and a private copy of the working directory nbgrader chose, mounted in its place), drops
+to a fresh unprivileged uid, sets resource limits and execs ``bwrap``.  The copy matters:
+nbgrader, as the grader's user, later writes the graded notebook into the real working
+directory, so a symlink the kernel planted there would redirect that write anywhere.
+
+Inside, the kernel sees read-only system libraries, the student environment (numpy, sympy,
+matplotlib, ipykernel) and the kernel-safe capture modules, nothing else: no course, no
+gradebook, no answer key, no other submission, no network.  Kernel messages use ZeroMQ over
+Unix sockets (ipc), since the kernel has no network to speak TCP on.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ class Limits:
     """process and thread cap for the kernel's own uid (RLIMIT_NPROC): stops fork bombs"""
     file_bytes: int = 256 << 20
     """largest file the kernel may write (RLIMIT_FSIZE)"""
+    tmp_bytes: int = 256 << 20
+    """size of the kernel's private /tmp, a tmpfs: its pages are RAM the address-space cap
+    does not count"""
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,13 @@ def install(dest: Path, python: str, limits: Limits = Limits()) -> Path:
 
 
 def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, connection: str,
-               uid: int | None) -> list[str]:
+               uid: int | None, scratch: str | None = None) -> list[str]:
     """The bubblewrap command line for one kernel.  As root, bwrap resolves the bind sources
     with root's rights (the student environment may live under /root) and ``setpriv`` then
-    drops the kernel to ``uid``; otherwise bwrap runs unprivileged in a user namespace."""
-    argv = ["bwrap", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    drops the kernel to ``uid``; otherwise bwrap runs unprivileged in a user namespace.
+    ``scratch`` (a private copy of ``workdir``) is mounted at ``workdir``, writable."""
+    argv = ["bwrap", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
+            "--size", str(config.limits.tmp_bytes), "--tmpfs", "/tmp"]
     parents = {str(p) for path in (*config.read_only, runtime, workdir, CAPTURE_MOUNT)
                for p in Path(path).parents if str(p) not in ("/", "/tmp")}
     for parent in sorted(parents, key=len):  # traversable by the kernel's uid (/root is 0700)
@@ -138,7 +146,7 @@ def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, connection: st
     for path in config.read_only:
         argv += ["--ro-bind-try", path, path]
     argv += ["--ro-bind", config.capture_dir, CAPTURE_MOUNT,
-             "--bind", runtime, runtime, "--bind", workdir, workdir]
+             "--bind", runtime, runtime, "--bind", scratch or workdir, workdir]
     if uid is None:
         argv += ["--unshare-all"]
     else:  # no user namespace: the kernel's real uid must be the unprivileged one
@@ -190,8 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"refusing to expose {runtime} to a student kernel: set a private "
                  "KernelManager.connection_file")
     shutil.copytree(config.mpl_cache, os.path.join(runtime, "mpl"), dirs_exist_ok=True)
-    uid = _prepare_limits([runtime, workdir], config.limits)
-    os.execvp("bwrap", bwrap_argv(config, workdir, runtime, connection, uid))
+    scratch = os.path.join(runtime, "cwd")  # the kernel's writes never reach the real workdir
+    shutil.copytree(workdir, scratch, symlinks=True, dirs_exist_ok=True)
+    uid = _prepare_limits([runtime], config.limits)
+    os.execvp("bwrap", bwrap_argv(config, workdir, runtime, connection, uid, scratch))
 
 
 if __name__ == "__main__":

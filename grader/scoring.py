@@ -56,7 +56,8 @@ def find_capture(cell: NotebookNode, item_id: str) -> P.Answer | str:
 def _missing_reason(cell: NotebookNode, item_id: str) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
+            reason = f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
+            return reason[:300]  # the student's exception text: keep feedback small
     return "no answer was captured"
 
 

@@ -113,8 +113,10 @@ def _pick(student: str, assignment: str, folder: Path) -> Submission:
     if expected.is_file():
         return check(Submission(student, assignment, expected, notes=notes))
     if len(notebooks) == 1:  # graded under the right name, and the instructor is told
+        others = [n for n in extras if n != notebooks[0].name]
         return check(Submission(student, assignment, notebooks[0], notes=(
-            f"wrong_notebook_name: graded {notebooks[0].name} as {assignment}.ipynb",)))
+            f"wrong_notebook_name: graded {notebooks[0].name} as {assignment}.ipynb",
+            *([f"extra_files: ignored {', '.join(others)}"] if others else []))))
     if not notebooks:
         return Submission(student, assignment, None, "missing_notebook",
                           f"no {assignment}.ipynb in the submission")
