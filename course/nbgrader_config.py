@@ -60,6 +60,8 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"nbgrader", "rope_course"}
 c.Execute.timeout = 60
+# the notebook has run: stop its kernel at once (a polite shutdown request costs ~0.5 s)
+c.Execute.shutdown_kernel = "immediate"
 # quiet kernels: no history file, and no start-up warnings on the grader's console
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 c.LimitOutput.max_lines = 200

@@ -50,7 +50,8 @@ def value_at(expr: sp.Expr, point: Point) -> Value:
     """``expr`` at ``point`` to 45 digits, or None when it is not a finite real number."""
     try:
         v = sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point))
-    except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+    except (ValueError, TypeError, ZeroDivisionError, ArithmeticError, MemoryError,
+            RecursionError):  # a power tower's value can outgrow memory
         return None
     if not isinstance(v, sp.Number) or not v.is_finite or not v.is_real:
         if isinstance(v, sp.Expr) and v.is_number and not isinstance(v, sp.Number):

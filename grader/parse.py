@@ -203,8 +203,19 @@ def _parse_tree(src: _Source) -> ast.Expression:
         if depth > MAX_DEPTH:
             src.fail(TooLargeError, f"The expression is nested too deeply (more than {MAX_DEPTH} "
                      "levels); simplify it.", located)
-        stack.extend((child, depth + 1, located) for child in ast.iter_child_nodes(node))
+        stack.extend((child, depth + (not _same_chain(node, child)), located)
+                     for child in ast.iter_child_nodes(node))
     return tree
+
+
+_CHAINS = (ast.Add, ast.Sub, ast.Mult)
+
+
+def _same_chain(node: ast.AST, child: ast.AST) -> bool:
+    """``a + b + c + ...`` parses as nested BinOps; a flat sum or product is not deep."""
+    return (isinstance(node, ast.BinOp) and isinstance(child, ast.BinOp)
+            and isinstance(node.op, _CHAINS) and isinstance(child.op, _CHAINS)
+            and child is node.left)
 
 
 def _height_bits(x: Any) -> float:

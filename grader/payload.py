@@ -89,16 +89,32 @@ class CallsAnswer:
 
 @dataclass(frozen=True)
 class TimingAnswer:
-    """Timings of a student's kernel, measured in their kernel as ratios."""
+    """The grader's own measurement of a student's kernel (:mod:`grader.stopwatch`).
 
-    ratio_to_copy: float
-    """median time of the student's function divided by the median time of ``x.copy()``"""
+    Never sent by a kernel: the grader's clock ran around each call, and the grader checked
+    each timed result's checksum against the answer key's on the same input."""
+
+    student_s: tuple[float, ...]
+    """seconds per timed call of the student's function (grader's clock, whole request)"""
+    reference_s: tuple[float, ...]
+    """seconds per call of the answer key on the same inputs, interleaved with them"""
     shape: tuple[int, ...] = ()
-    """the shape of the array the ratio was measured on"""
-    sample: np.ndarray | None = None
-    """every :data:`grader.probes.SAMPLE_STEP`-th output value, to check the timed result"""
+    """the shape of the timed input"""
+    scale: float = 1.0
+    """above 1 when only the small screening input was timed: the student's time times this
+    estimates the full workload, which the reference times were measured on"""
+    wrong_output: bool = False
+    """a timed result's checksum disagreed with the answer key's"""
     error: str = ""
-    """``"TypeName: message"`` when the timed call raised"""
+    """``"TypeName: message"`` when a timed call raised, or why timing stopped"""
+
+    @property
+    def ratio(self) -> float:
+        """The student's median time over the reference's (estimated when screened)."""
+        if not self.student_s or not self.reference_s:
+            return float("nan")
+        return float(np.median(self.student_s) * self.scale
+                     / max(float(np.median(self.reference_s)), 1e-9))
 
 
 @dataclass(frozen=True)
@@ -139,9 +155,10 @@ def to_json(answer: Answer) -> dict[str, Any]:
              "returned_type": c.returned_type, "input_modified": c.input_modified}
             for c in answer.calls]}
     if isinstance(answer, TimingAnswer):
-        return {"kind": "timing", "ratio_to_copy": _num_out(answer.ratio_to_copy),
-                "shape": list(answer.shape), "error": answer.error,
-                "sample": None if answer.sample is None else encode_array(answer.sample)}
+        return {"kind": "timing", "student_s": list(answer.student_s),
+                "reference_s": list(answer.reference_s), "shape": list(answer.shape),
+                "scale": answer.scale, "wrong_output": answer.wrong_output,
+                "error": answer.error}
     if isinstance(answer, NumberAnswer):
         return {"kind": "number", "value": _num_out(answer.value)}
     kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
@@ -172,11 +189,12 @@ def from_json(data: Any) -> Answer:
         if kind == "calls":
             return CallsAnswer(tuple(_call(c) for c in _typed(data["calls"], (list,))))
         if kind == "timing":
-            shape = tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,)))
-            sample = _typed(data.get("sample"), (str, type(None)))
-            return TimingAnswer(_num_in(data["ratio_to_copy"]), shape,
-                                None if sample is None else decode_array(sample),
-                                _str(data.get("error", "")))
+            return TimingAnswer(
+                tuple(_num_in(t) for t in _typed(data["student_s"], (list,))),
+                tuple(_num_in(t) for t in _typed(data["reference_s"], (list,))),
+                tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,))),
+                _num_in(data["scale"]), _typed(data["wrong_output"], (bool,)),
+                _str(data["error"]))
         if kind == "unsupported":
             return UnsupportedAnswer(_str(data["type_name"]), _str(data.get("reason", "")))
     except (KeyError, TypeError, ValueError, OSError) as exc:

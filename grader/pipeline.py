@@ -7,10 +7,12 @@ verdicts that :class:`~grader.preprocessors.ScoreCaptures` stored in each cell.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
@@ -63,13 +65,70 @@ def generate(course_dir: Path, assignment: str) -> Path:
     return course_dir / "release" / assignment / f"{assignment}.ipynb"
 
 
+def _course_digest(course: Path) -> str:
+    """Digest of everything generate_assignment reads, and of nbgrader's version."""
+    from nbgrader import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    files = [course / "nbgrader_config.py", *sorted((course / "source").rglob("*"))]
+    for path in files:
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            h.update(str(path.relative_to(course)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("ROPE_COURSE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rope-course")
+    return Path(base) / "courses"
+
+
+def generated_course(dest: Path, assignments: Iterable[str], course: Path = COURSE) -> Path:
+    """A working copy of the course in ``dest`` with every assignment generated (release
+    notebooks and a gradebook recording their cells).
+
+    nbgrader's generate_assignment costs seconds per assignment, so its result is kept in
+    ``$ROPE_COURSE_CACHE`` (default ``~/.cache/rope-course``) under a digest of the source
+    notebooks, the config and nbgrader's version, and copied from there while they are
+    unchanged.  Without a writable cache the course is generated in ``dest`` directly."""
+    assignments = list(assignments)
+    key = f"{_course_digest(course)}-{'-'.join(assignments)}"
+    cached = _cache_root() / key
+    if not (cached / "gradebook.db").is_file():
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            build = cached.with_name(f"{key}.build-{os.getpid()}")
+        except OSError:
+            build = None
+        target = build or dest
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            working_copy(target, course)
+            for assignment in assignments:
+                generate(target, assignment)
+        except BaseException:
+            if build is not None:
+                shutil.rmtree(build, ignore_errors=True)
+            raise
+        if build is None:
+            return dest
+        try:
+            build.rename(cached)
+        except OSError:  # another process finished first: use its copy
+            shutil.rmtree(build, ignore_errors=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(cached, dest)
+    return dest
+
+
 def read_report(notebook_path: Path, assignment: str) -> NotebookReport:
     """Collect the verdicts stored in an autograded notebook, one per registry item."""
     nb = nbformat.read(notebook_path, as_version=4)
     found: dict[str, ItemResult] = {}
     for cell in nb.cells:
-        result = scoring.read_result(cell)
-        if result is not None:
+        item = scoring.registry_item(cell)  # only a hidden-test cell's own verdict counts
+        result = scoring.read_result(cell) if item is not None else None
+        if result is not None and result.item == item.id:
             found[result.item] = result
     problems = tuple(f"item {it.id} was not graded (its test cell is missing)"
                      for it in items_for(assignment) if it.id not in found)

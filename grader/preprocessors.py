@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader import utils
@@ -18,7 +19,8 @@ from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer
 
-from grader import scoring
+from grader import payload as P
+from grader import probes, scoring, stopwatch
 from grader.items import DEFAULT_PARAMS
 
 
@@ -119,6 +121,31 @@ class CappedExecute(Execute):
         """Execute the notebook with a fresh per-cell output budget."""
         self._chars: dict[int, int] = {}
         return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
+                        ) -> tuple[NotebookNode, ResourcesDict]:
+        """Run one cell; after a speed item's hidden test, time the student's kernel with the
+        grader's clock (:mod:`grader.stopwatch`) and keep the record in the cell's metadata.
+        Whatever ``rope_course`` metadata a submitted cell carried is dropped first."""
+        cell.get("metadata", {}).pop("rope_course", None)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        item = scoring.registry_item(cell)
+        if item is not None and item.id in probes.TIMINGS and isinstance(
+                scoring.find_capture(cell, item.id), P.CallsAnswer):
+            record = stopwatch.time_kernel(lambda code: self._scratch(code, index), item.id)
+            cell.metadata["rope_course"] = {scoring.TIMING_KEY: P.to_json(record)}
+        return cell, resources
+
+    def _scratch(self, code: str, index: int) -> list[NotebookNode]:
+        """Execute grader code in the student's kernel, outside the notebook; its outputs."""
+        kept, real = self._chars.get(index, 0), self.nb.cells[index]
+        self._chars[index] = 0
+        try:
+            scratch = nbformat.v4.new_code_cell(code)
+            return list(self.execute_cell(scratch, index, store_history=False).outputs)
+        finally:  # nbclient puts the executed cell into the notebook: put the real one back
+            self._chars[index] = kept
+            self.nb.cells[index] = real
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
                cell_index: int) -> NotebookNode | None:

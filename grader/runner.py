@@ -76,11 +76,7 @@ def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
     else:
         shutil.rmtree(ws.sandbox, ignore_errors=True)
     if not ws.template_db.exists():
-        tmp = ws.root / "course.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        pipeline.working_copy(tmp)
-        for assignment in NOTEBOOKS:
-            pipeline.generate(tmp, assignment)
+        tmp = pipeline.generated_course(ws.root / "course.tmp", NOTEBOOKS)
         shutil.rmtree(ws.course, ignore_errors=True)
         tmp.rename(ws.course)
     main_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
@@ -171,7 +167,8 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     if sandbox_dir is not None:
         # a short private folder: a Unix socket path must fit in 107 bytes, which a deep OUT
         # and a long student id would exceed (every notebook would fail with ZMQError)
-        runtime = Path(tempfile.mkdtemp(prefix="rope-kernel-"))
+        sweep_stale_runtimes()
+        runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
         config.KernelManager.transport = "ipc"  # the sandboxed kernel has no network
         config.KernelManager.ip = str(runtime / "ipc")
         config.KernelManager.connection_file = str(runtime / "kernel.json")
@@ -187,6 +184,25 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
         if runtime is not None:
             shutil.rmtree(runtime, ignore_errors=True)
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
+
+
+RUNTIME_PREFIX = "rope-kernel-"
+"""Kernel socket folders are ``<tmp>/rope-kernel-<grading pid>-<random>``."""
+
+
+def sweep_stale_runtimes() -> None:
+    """Remove the socket folders of grading processes that no longer exist (killed with
+    SIGKILL, they could not clean up)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{RUNTIME_PREFIX}*-*"):
+        pid = path.name[len(RUNTIME_PREFIX):].split("-")[0]
+        if not pid.isdigit() or int(pid) <= 0:
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            pass
 
 
 KERNEL_DIED = ("the notebook's kernel died while it ran (it crashed, exited or was killed, "

@@ -158,7 +158,9 @@ def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, connection: st
              "--setenv", "MPLCONFIGDIR", os.path.join(runtime, "mpl"),
              "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
              "--setenv", "MKL_NUM_THREADS", "1", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-             "--setenv", "NBGRADER_EXECUTION", "autograde"]
+             "--setenv", "NBGRADER_EXECUTION", "autograde",
+             # a parent pid of 1 (never polled): ipykernel prints no console banner
+             "--setenv", "JPY_PARENT_PID", "1"]
     if uid is not None:
         argv = [*argv[:1], "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", *argv[1:]]
         argv = [a for a in argv if a not in ("--cap-drop", "ALL")]

@@ -15,6 +15,7 @@ from typing import Any
 from nbformat import NotebookNode
 
 from grader import payload as P
+from grader import probes
 from grader.items import DEFAULT_PARAMS, REGISTRY, Item
 from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
 from grader.results import ItemResult, Judgement, Verdict, wrong
@@ -51,6 +52,25 @@ def find_capture(cell: NotebookNode, item_id: str) -> P.Answer | str:
             except P.PayloadError as exc:
                 return f"tampered: {exc}"
     return _missing_reason(cell, item_id)
+
+
+TIMING_KEY = "timing"
+"""Where :class:`grader.preprocessors.CappedExecute` stores its stopwatch record, inside the
+cell's ``rope_course`` metadata (cleared before every cell runs, so a student cannot plant
+one)."""
+
+
+def timing_record(cell: NotebookNode) -> P.Answer | str:
+    """The grader's timing record of a speed item's cell, or why there is none."""
+    data = cell.get("metadata", {}).get("rope_course", {})
+    record = data.get(TIMING_KEY) if isinstance(data, dict) else None
+    if record is None:
+        return ("not timed: grade with the course's configuration (CappedExecute times "
+                "speed items)")
+    try:
+        return P.from_json(record)
+    except P.PayloadError as exc:
+        return f"tampered: {exc}"
 
 
 def _missing_reason(cell: NotebookNode, item_id: str) -> str:
@@ -102,6 +122,8 @@ def score_cell(cell: NotebookNode, params: Mapping[str, Any] = DEFAULT_PARAMS,
         return None
     points = float(cell["metadata"]["nbgrader"].get("points", item.points))
     found = find_capture(cell, item.id)
+    if item.id in probes.TIMINGS and not isinstance(found, str):
+        found = timing_record(cell)
     judgement = (missing(item, found) if isinstance(found, str)
                  else judge(item, found, params, seconds))
     return ItemResult.from_judgement(item.id, points, judgement)

@@ -21,8 +21,9 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 PRELOAD = ["grader.runner", "grader.preprocessors", "nbgrader.apps", "nbclient",
-           "jupyter_client.manager"]
-"""Modules the forkserver imports once, so every job process starts warm."""
+           "jupyter_client.manager", "grader.prewarm"]
+"""Modules the forkserver imports once, so every job process starts warm (``grader.prewarm``
+also fills the checks' caches)."""
 
 
 @dataclass(frozen=True)

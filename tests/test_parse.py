@@ -124,7 +124,8 @@ REJECTED = [
     ("(2**500)**3", TooLargeError, 10),
     ("1" * 60, TooLargeError, 0),
     ("(" * 100 + "m" + ")" * 100, TooLargeError, 60),
-    ("+".join(["m"] * 100), TooLargeError, None),
+    ("-" * 100 + "m", TooLargeError, None),
+    ("m**" * 100 + "m", TooLargeError, None),
     ("m" * 5000, TooLargeError, None),
 ]
 
@@ -139,6 +140,18 @@ def test_rejections_have_the_right_class_and_caret(
     if col is not None:
         assert info.value.col == col
     assert info.value.message and "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*"])
+def test_long_flat_sums_and_products_are_not_deep(op: str) -> None:
+    """Is a 200-term sum, difference or product read (a chain, not a nesting)?"""
+    terms = [f"(m+{k})" for k in range(200)]
+    expr = parse_student(op.join(terms), SYMBOLS)
+    m = SYMBOLS["m"]
+    expected = {"+": sympy.Add(*(m + k for k in range(200))),
+                "-": m - sympy.Add(*(m + k for k in range(1, 200))),
+                "*": sympy.Mul(*(m + k for k in range(200)))}[op]
+    assert sympy.simplify(expr - expected) == 0
 
 
 def test_unknown_name_lists_the_allowed_names() -> None:
