@@ -16,6 +16,7 @@ import sympy as sp
 
 from grader.domain import sample_points
 from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
+from grader.mpeval import UNSURE, fast_value
 
 DIGITS = 30
 """Digits to which values must agree."""
@@ -48,6 +49,9 @@ def rationalise(expr: sp.Basic) -> sp.Basic:
 
 def value_at(expr: sp.Expr, point: Point) -> Value:
     """``expr`` at ``point`` to 45 digits, or None when it is not a finite real number."""
+    fast = fast_value(expr, point, _EVAL_DIGITS)
+    if fast is not UNSURE:
+        return sp.Float(fast, _EVAL_DIGITS)
     try:
         v = sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError, MemoryError,
@@ -56,7 +60,8 @@ def value_at(expr: sp.Expr, point: Point) -> Value:
     if not isinstance(v, sp.Number) or not v.is_finite or not v.is_real:
         if isinstance(v, sp.Expr) and v.is_number and not isinstance(v, sp.Number):
             re, im = v.as_real_imag()
-            if isinstance(re, sp.Number) and abs(im) <= _ABS * (1 + abs(re)):
+            if (isinstance(re, sp.Number) and re.is_finite and im.is_finite
+                    and abs(im) <= _ABS * (1 + abs(re))):
                 return sp.Float(re, _EVAL_DIGITS)
         return None
     return sp.Float(v, _EVAL_DIGITS)
@@ -85,6 +90,9 @@ def prove_equal(a: sp.Expr, b: sp.Expr) -> bool | None:
     if a == b:
         return True
     try:
+        if _cheap_zero(a - b) or _cheap_zero(sp.expand_log(sp.log(a), force=True)
+                                            - sp.expand_log(sp.log(b), force=True)):
+            return True
         if sp.simplify(sp.expand_log(sp.log(a), force=True)
                        - sp.expand_log(sp.log(b), force=True)) == 0:
             return True
@@ -93,6 +101,16 @@ def prove_equal(a: sp.Expr, b: sp.Expr) -> bool | None:
         return True if a.equals(b) is True else None
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         return None
+
+
+def _cheap_zero(e: sp.Expr) -> bool:
+    """A fast normal form that often shows a difference is 0: expand, merge powers, and bring
+    each exponent to one fraction.  ``force`` is safe here: ``compare`` only tries to prove
+    what already agrees to 30 digits at every sample point."""
+    e = sp.expand(sp.expand_power_base(e, force=True), power_exp=False)
+    e = sp.powsimp(e, force=True)
+    e = e.replace(lambda x: x.is_Pow, lambda x: sp.Pow(x.base, sp.cancel(x.exp)))
+    return sp.cancel(sp.expand(e)) == 0
 
 
 def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
@@ -110,9 +128,10 @@ def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
                         allow_factor: bool = True) -> bool:
     """Do the sides of ``eq`` match those of ``ref``, in either orientation, up to one
     common non-zero numeric factor (exactly 1 unless ``allow_factor``)?"""
+    ref_l, ref_r = values(ref.lhs, item_id), values(ref.rhs, item_id)
     for lhs, rhs in ((eq.lhs, eq.rhs), (eq.rhs, eq.lhs)):
-        ratios_l = [_ratio(lhs, ref.lhs, p) for p in sample_points(item_id)]
-        ratios_r = [_ratio(rhs, ref.rhs, p) for p in sample_points(item_id)]
+        ratios_l = [_ratio(x, y) for x, y in zip(values(lhs, item_id), ref_l)]
+        ratios_r = [_ratio(x, y) for x, y in zip(values(rhs, item_id), ref_r)]
         k = ratios_l[0]
         if k is None or abs(k) <= _ABS:
             continue
@@ -123,8 +142,7 @@ def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
     return False
 
 
-def _ratio(a: sp.Expr, b: sp.Expr, point: Point) -> Value:
-    va, vb = value_at(a, point), value_at(b, point)
+def _ratio(va: Value, vb: Value) -> Value:
     if va is None or vb is None or abs(vb) <= _ABS:
         return None
     return va / vb
@@ -133,13 +151,14 @@ def _ratio(a: sp.Expr, b: sp.Expr, point: Point) -> Value:
 def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id: str) -> bool:
     """Does ``symbol = solution`` satisfy ``eq`` at every point, without ``eq`` being an
     identity (true for every value of ``symbol``)?"""
-    residual = eq.lhs - eq.rhs
-    scale = sp.Abs(eq.lhs) + sp.Abs(eq.rhs)
-    at_solution = residual.subs(symbol, solution)
-    zero = sp.Float(0, _EVAL_DIGITS)
-    for p in sample_points(item_id):
-        r, s = value_at(at_solution, p), value_at(scale.subs(symbol, solution), p)
-        if r is None or s is None or not abs(r) <= _REL * s + _ABS:
-            return False
-    moved = residual.subs(symbol, sp.Rational(137, 100) * solution)
-    return not all(close(value_at(moved, p), zero) for p in sample_points(item_id))
+    def sides_agree(value: sp.Expr) -> bool:  # each side on its own: no cancellation
+        lhs, rhs = eq.lhs.subs(symbol, value), eq.rhs.subs(symbol, value)
+        for p in sample_points(item_id):
+            left, right = value_at(lhs, p), value_at(rhs, p)
+            if left is None or right is None:
+                return False
+            if not abs(left - right) <= _REL * (abs(left) + abs(right)) + _ABS:
+                return False
+        return True
+
+    return sides_agree(solution) and not sides_agree(sp.Rational(137, 100) * solution)
