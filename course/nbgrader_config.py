@@ -21,6 +21,7 @@ from grader.preprocessors import (
     CappedExecute,
     LimitOutputSize,
     RestoreCellMetadata,
+    RestoreTestCells,
     ScoreCaptures,
 )
 
@@ -30,13 +31,15 @@ c.CourseDirectory.course_id = "rope-scaling"
 c.CourseDirectory.root = "."
 
 # nbgrader's own sanitising, after RestoreCellMetadata: a copied, renamed or re-flagged cell
-# would otherwise fail the whole notebook (see grader/preprocessors.py).
+# would otherwise fail the whole notebook (see grader/preprocessors.py).  RestoreTestCells,
+# after OverwriteCells, re-adds deleted test cells and moves displaced ones back.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     RestoreCellMetadata,
     DeduplicateIds,
     OverwriteKernelspec,
     OverwriteCells,
+    RestoreTestCells,
     CheckCellMetadata,
 ]
 

@@ -97,6 +97,66 @@ class RestoreCellMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
+class RestoreTestCells(NbGraderPreprocessor):
+    """Put every auto-graded test cell back where the source notebook has it, after nbgrader's
+    ``OverwriteCells`` (which restores the cells it finds, but not deleted ones).
+
+    A deleted test cell (or one whose nbgrader metadata was removed or renamed, which
+    ``RestoreCellMetadata`` turned into an ordinary cell) is re-added from the gradebook; a test
+    cell moved above the source cell that precedes it is moved back.  Either lands just before
+    the next source cell, so cells the student added after their answer still run first.  The
+    item is then graded as if the cell had never been touched.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Re-add and re-order the test cells, in source order."""
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            book = gb.find_notebook(info["notebook"], info["assignment"])
+            order = [c.name for c in book.source_cells]  # nbgrader records them in order
+            solutions = {c.name for c in book.solution_cells}
+            points = {c.name: float(c.max_score) for c in book.grade_cells
+                      if c.name not in solutions and c.cell_type == "code"}
+            tests = {c.name: _test_cell(c, points[c.name]) for c in book.source_cells
+                     if c.name in points}
+            sources = {c.name: c.source for c in book.source_cells if c.name in points}
+        for position, gid in enumerate(order):
+            if gid in tests:
+                self._place(nb, order, position, tests[gid], sources[gid])
+        return nb, resources
+
+    def _place(self, nb: NotebookNode, order: list[str], position: int, fresh: NotebookNode,
+               source: str) -> None:
+        where = {_grade_id(c): i for i, c in enumerate(nb.cells) if _grade_id(c)}
+        before = max((where[g] for g in order[:position] if g in where), default=-1)
+        after = min((where[g] for g in order[position + 1:]
+                     if g in where and where[g] > before), default=len(nb.cells))
+        gid = order[position]
+        current = where.get(gid)
+        if current is not None and before < current < after:
+            return
+        if current is None:
+            self.log.warning("Test cell %s was missing: added back from the gradebook", gid)
+            cell = fresh
+            cell.source = source
+        else:
+            self.log.warning("Test cell %s was moved: put back after the cell before it", gid)
+            cell = nb.cells.pop(current)
+            after -= current < after
+        nb.cells.insert(after, cell)
+
+
+def _test_cell(source_cell: object, points: float) -> NotebookNode:
+    """A locked auto-graded test cell as generate_assignment left it (source set later)."""
+    cell = nbformat.v4.new_code_cell("")
+    cell.metadata.update(deletable=False, editable=False, nbgrader={
+        "grade": True, "grade_id": source_cell.name, "locked": True,
+        "checksum": source_cell.checksum, "cell_type": "code", "points": points,
+        "solution": False, "task": False, "schema_version": SCHEMA_VERSION})
+    return cell
+
+
 def _grade_id(cell: NotebookNode) -> str | None:
     meta = cell.get("metadata", {}).get("nbgrader")
     gid = meta.get("grade_id") if isinstance(meta, dict) else None
