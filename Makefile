@@ -9,7 +9,7 @@ STUDENT_VENV := .venv-student
 KERNEL_VENV  := .venv-kernel
 KERNEL_STAMP := $(KERNEL_VENV)/.installed
 
-.PHONY: demo test lint lab bench clean kernel-env sandbox-tools
+.PHONY: demo test lint lab bench clean kernel-env sandbox-tools postgres-tools
 
 # Reinstall only when pyproject.toml changed (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -29,6 +29,18 @@ sandbox-tools:
 	  else echo "bubblewrap is missing: install it (e.g. sudo apt-get install bubblewrap)" >&2; \
 	       exit 1; fi; }
 
+# PostgreSQL for tests/test_postgres.py (a throwaway server holds the class gradebook),
+# installed the same way; Debian keeps initdb and pg_ctl in /usr/lib/postgresql/*/bin.
+# Elsewhere that test is skipped with a note.
+postgres-tools:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null)); \
+	  else echo "PostgreSQL is missing, tests/test_postgres.py will be skipped: install it" \
+	       "(e.g. sudo apt-get install postgresql)" >&2; fi; }
+
 $(KERNEL_STAMP):
 	@test -x $(KERNEL_VENV)/bin/python || $(PYTHON) -m venv $(KERNEL_VENV)
 	$(KERNEL_VENV)/bin/python -m pip install --quiet numpy sympy matplotlib ipykernel
@@ -39,7 +51,7 @@ kernel-env: sandbox-tools $(KERNEL_STAMP)
 demo: $(STAMP) kernel-env
 	$(BIN)/rope-course demo
 
-test: $(STAMP) kernel-env
+test: $(STAMP) kernel-env postgres-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
