@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import pipeline, sandbox
+from grader import cgroups, pipeline, sandbox
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import Submission
@@ -183,6 +183,7 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     finally:
         if runtime is not None:
             shutil.rmtree(runtime, ignore_errors=True)
+            cgroups.sweep()
     return bool(result.get("success")), str(result.get("error", "")) + str(result.get("log", ""))
 
 
@@ -203,6 +204,7 @@ def sweep_stale_runtimes() -> None:
             shutil.rmtree(path, ignore_errors=True)
         except PermissionError:  # alive, someone else's
             pass
+    cgroups.sweep()
 
 
 KERNEL_DIED = ("the notebook's kernel died while it ran (it crashed, exited or was killed, "

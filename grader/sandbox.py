@@ -29,6 +29,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from grader import cgroups
+
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/alternatives",
                "/etc/ld.so.cache", "/etc/ssl/certs", "/etc/fonts")
 CAPTURE_MOUNT = "/opt/rope-capture"
@@ -203,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     scratch = os.path.join(runtime, "cwd")  # the kernel's writes never reach the real workdir
     shutil.copytree(workdir, scratch, symlinks=True, dirs_exist_ok=True)
     uid = _prepare_limits([runtime], config.limits)
+    # the kernel's processes together: memory (its /tmp is RAM too) and process count
+    cgroups.confine(config.limits.memory_bytes + config.limits.tmp_bytes,
+                    config.limits.processes)
     os.execvp("bwrap", bwrap_argv(config, workdir, runtime, connection, uid, scratch))
 
 
