@@ -11,8 +11,8 @@ import pytest
 from grader import cgroups
 
 pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not (cgroups.ROOT / "memory").is_dir()
-    and not (cgroups.ROOT / "cgroup.controllers").is_file(),
+    os.geteuid() != 0 or (not (cgroups.ROOT / "memory").is_dir()
+    and not (cgroups.ROOT / "cgroup.controllers").is_file()),
     reason="needs root and a cgroup memory hierarchy (as in CI)")
 
 
