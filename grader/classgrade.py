@@ -54,10 +54,13 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
         console.print(f"resumed: {resumed} submission(s) were already graded in an earlier run")
     runner.merge(db_url, results)
     report.write_csvs(out, results)
-    for r in results:
+    for sub, r in zip(subs, results):
         if r.assignment in NOTEBOOKS:
-            nb = ws.autograded / r.student / r.assignment / f"{r.assignment}.ipynb"
-            feedback.write(out, r, nb if not r.problem else None)
+            rendered = ws.rendered_feedback(sub.key)
+            if r.problem or not rendered.is_file():  # the job could not render it
+                feedback.write(out, r, None if r.problem else ws.autograded_notebook(r))
+            else:
+                feedback.place(out, r, rendered)
     report.write(out, results, warnings)
     console.print(_summary(results))
     console.print(f"Wrote {out}/grades.csv, items.csv, feedback/, report.md, report.html")

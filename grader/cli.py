@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import grader.lean  # noqa: F401 -- first: keeps a slow optional import out of nbformat
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 
 

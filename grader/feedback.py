@@ -9,6 +9,7 @@ dropped, and a summary of points and messages leads the page.
 from __future__ import annotations
 
 import html
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -85,4 +86,12 @@ def write(out: Path, result: SubmissionResult, notebook: Path | None) -> Path:
     path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(result, notebook), encoding="utf-8")
+    return path
+
+
+def place(out: Path, result: SubmissionResult, rendered: Path) -> Path:
+    """Copy a page :func:`render` already produced to where :func:`write` would put it."""
+    path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(rendered, path)
     return path

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import cgroups, pipeline, sandbox
+from grader import cgroups, feedback, pipeline, sandbox
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import Submission
@@ -62,6 +62,14 @@ class Workspace:
     def sandbox(self) -> Path:
         """The sandbox launcher's config, kernelspec and capture package."""
         return self.root / "sandbox"
+
+    def autograded_notebook(self, result: SubmissionResult) -> Path:
+        """Where nbgrader's autograded copy of a result's notebook is kept."""
+        return self.autograded / result.student / result.assignment / f"{result.assignment}.ipynb"
+
+    def rendered_feedback(self, key: str) -> Path:
+        """A job's feedback page, rendered by the job itself."""
+        return self.root / "feedback" / f"{key}.html"
 
     def job_dir(self, key: str) -> Path:
         """The scratch course of one job."""
@@ -260,7 +268,14 @@ def _job(args: tuple[Workspace, Submission, int]) -> SubmissionResult:
     ws, sub, timeout = args
     warnings.simplefilter("ignore")
     pipeline.tools_on_path()
-    return run_job(ws, sub, timeout)
+    result = run_job(ws, sub, timeout)
+    if not result.problem:  # render the feedback page here, in parallel with other jobs
+        page = ws.rendered_feedback(sub.key)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        tmp = page.with_suffix(".tmp")
+        tmp.write_text(feedback.render(result, ws.autograded_notebook(result)), encoding="utf-8")
+        os.replace(tmp, page)
+    return result
 
 
 def job_limit(timeout: int) -> float:

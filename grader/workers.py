@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 J = TypeVar("J")
 R = TypeVar("R")
 
-PRELOAD = ["grader.runner", "grader.preprocessors", "nbgrader.apps", "nbclient",
+PRELOAD = ["grader.lean", "grader.runner", "grader.preprocessors", "nbgrader.apps", "nbclient",
            "jupyter_client.manager", "grader.prewarm"]
 """Modules the forkserver imports once, so every job process starts warm (``grader.prewarm``
 also fills the checks' caches)."""
