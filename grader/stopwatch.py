@@ -76,10 +76,7 @@ def _checksum_of(outputs: Sequence[Any], item: str) -> P.CallOutcome | str:
             if isinstance(answer, P.CallsAnswer) and len(answer.calls) == 1:
                 return answer.calls[0]
             return "tampered: not a timed call"
-    for output in outputs:
-        if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"[:300]
-    return "the timed call returned nothing"
+    return _error_of(outputs) or "the timed call returned nothing"
 
 
 def _agrees(outcome: P.CallOutcome, expected: float, scale: float) -> bool:
@@ -102,7 +99,7 @@ class _Rounds:
         repeats = self.x.size // self.weights.size
         self.scale = float(np.linalg.norm(self.weights.astype(np.float64)) * repeats**0.5
                            * np.linalg.norm(self.x.astype(np.float64)))
-        self.setup_error = _setup_error(run(_module_call("stopwatch_setup", item, seed,
+        self.setup_error = _error_of(run(_module_call("stopwatch_setup", item, seed,
                                                           shape, dtype)))
         self.student: list[float] = []
         self.reference: list[float] = []
@@ -130,7 +127,8 @@ class _Rounds:
         return None
 
 
-def _setup_error(outputs: Sequence[Any]) -> str:
+def _error_of(outputs: Sequence[Any]) -> str:
+    """``"Name: message"`` of a request's error output, or "" when it raised nothing."""
     for output in outputs:
         if output.get("output_type") == "error":
             return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"[:300]

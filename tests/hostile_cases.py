@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 import sympy as sp
-from hostile_code import (  # noqa: F401 -- re-exported for the test modules
+from hostile_code import (
     ESCAPE_PROBE,
     FAKE_GRADER,
     FORK_BOMB,
@@ -37,7 +37,6 @@ from hostile_code import (  # noqa: F401 -- re-exported for the test modules
     PLANTED_TIMING,
     PROBE_HELPER,
     READ_PROBE,
-    SCOPED,
     SHOW_SEEN,
     SPEED_FORGERY,
 )

@@ -13,6 +13,7 @@ from grader import capture, probes, stopwatch
 from grader import payload as P
 from grader.items import REGISTRY
 from grader.kernels import SpeedCheck
+from grader.samples import LOOP_ROPE
 from grader.scoring import judge
 from solutions.rope import apply_rope
 
@@ -51,17 +52,14 @@ def _time(run, fn) -> tuple[P.TimingAnswer, object]:
     return record, judge(REGISTRY[ITEM], record)
 
 
-def loop_rope(x, positions, base=10000.0):
-    """A per-position, per-pair Python loop (right values, hopelessly slow)."""
-    out = np.empty_like(x)
-    d = x.shape[-1]
-    for s, p in enumerate(positions):
-        for i in range(d // 2):
-            t = p * base ** (-2 * i / d)
-            c, sn = np.cos(t), np.sin(t)
-            a, b = x[..., s, 2 * i], x[..., s, 2 * i + 1]
-            out[..., s, 2 * i], out[..., s, 2 * i + 1] = a * c - b * sn, a * sn + b * c
-    return out
+def _sample_loop():
+    """The demo's Python-loop apply_rope (right values, hopelessly slow)."""
+    namespace = {"np": np}
+    exec(LOOP_ROPE, namespace)
+    return namespace["apply_rope"]
+
+
+loop_rope = _sample_loop()
 
 
 def test_the_answer_key_is_as_fast_as_itself(run) -> None:
