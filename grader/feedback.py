@@ -4,16 +4,27 @@ nbgrader's own feedback shows hidden tests (jupyter/nbgrader#917, #1363).  Here 
 autograded notebook goes through nbgrader's ``ClearHiddenTests`` (the hidden block is
 removed from every test cell), the capture plumbing and instructor-only details are
 dropped, and a summary of points and messages leads the page.
+
+The notebook is the student's, so its HTML is untrusted: every markdown cell, code input and
+HTML output goes through nbconvert's ``clean_html`` hook, which here is an allow-list
+sanitiser (nh3, the Python binding of Rust's ammonia) -- no script, no event handler, no
+style, images only from ``data:image/...`` or http(s).  nbconvert's own ``clean_html``
+(bleach, with a list that escapes headings and paragraphs) would cost about a second a page.
+Highlighting is memoised, and :func:`warm` renders the release notebooks once in the
+forkserver, so every job starts with the course's own cells already highlighted.
 """
 
 from __future__ import annotations
 
 import html
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
+import nh3
 from nbconvert import HTMLExporter
+from nbconvert.filters import Highlight2HTML
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
 
@@ -67,15 +78,77 @@ def _clean(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+def _only_image_data(tag: str, attr: str, value: str) -> str | None:
+    """``data:`` URLs survive only as an image's source (a plot the student embedded)."""
+    if not value.lower().startswith("data:"):
+        return value
+    return value if (tag, attr) == ("img", "src") and value.lower().startswith("data:image/") \
+        else None
+
+
+_CLEANER = nh3.Cleaner(
+    tags=(nh3.ALLOWED_TAGS | {"tfoot"}) - {"area", "map"},
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template"},
+    attributes={**{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()},
+                "*": {"class", "id", "title", "lang", "dir"}},
+    url_schemes={"http", "https", "mailto", "data"},
+    attribute_filter=_only_image_data,
+)
+
+
+def clean_html(element: str | bytes) -> str:
+    """Untrusted HTML made safe to open in a browser (nbconvert's ``clean_html`` hook)."""
+    return _CLEANER.clean(element.decode() if isinstance(element, bytes) else str(element))
+
+
+_HIGHLIGHT = Highlight2HTML(pygments_lexer="ipython3")
+
+
+@lru_cache(maxsize=4096)
+def _highlighted(source: str, language: str | None, magics: str | None) -> str:
+    return clean_html(_HIGHLIGHT(source, language,
+                                 {"magics_language": magics} if magics else None))
+
+
+def highlight_code(source: str, language: str | None = None,
+                   metadata: dict | None = None) -> str:
+    """nbconvert's ``highlight_code``, memoised (only ``magics_language`` of the metadata
+    changes the result); its output is cleaned here, so the template's clean is cheap."""
+    return _highlighted(source, language, (metadata or {}).get("magics_language"))
+
+
+def exporter() -> HTMLExporter:
+    """nbconvert's exporter with the sanitising filters."""
+    ex = HTMLExporter(template_name="basic", exclude_input_prompt=True,
+                      exclude_output_prompt=True, sanitize_html=True)
+    ex.filters = {"clean_html": clean_html, "highlight_code": highlight_code}
+    return ex
+
+
+_EXPORTER: HTMLExporter | None = None
+
+
+def notebook_html(nb: NotebookNode) -> str:
+    """A cleaned notebook as sanitised HTML (one exporter per process, caches kept)."""
+    global _EXPORTER
+    if _EXPORTER is None:
+        _EXPORTER = exporter()
+    converted, _ = _EXPORTER.from_notebook_node(_clean(nb))
+    return converted
+
+
+def warm(notebooks: list[Path]) -> None:
+    """Render notebooks once (the release), so their cells are memoised."""
+    for path in notebooks:
+        notebook_html(nbformat.read(path, as_version=4))
+
+
 def render(result: SubmissionResult, notebook: Path | None) -> str:
     """The whole feedback page."""
     body = summary_html(result)
     if notebook is not None and notebook.exists():
-        nb = _clean(nbformat.read(notebook, as_version=4))
-        exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True,
-                                exclude_output_prompt=True)
-        converted, _ = exporter.from_notebook_node(nb)
-        body += "<h2>Your notebook, as graded</h2>" + converted
+        body += ("<h2>Your notebook, as graded</h2>"
+                 + notebook_html(nbformat.read(notebook, as_version=4)))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Feedback "
             f"{html.escape(result.student)}</title><style>{_STYLE}</style></head><body>"
             f"{body}</body></html>")

@@ -1,6 +1,7 @@
 """Fill the grader's caches once, in the forkserver, so that every grading job (a process
 forked from it, see :mod:`grader.workers`) starts warm: each check's warm-up (answer-key
-values at the fixed points, sympy results) and the answer key's time on the speed workload.
+values at the fixed points, sympy results), the answer key's time on the speed workload, and
+the feedback renderer (template compiled, the release's cells highlighted).
 
 The forkserver preloads modules by name, so importing this module does the work.
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import warnings
 
-from grader import probes, stopwatch
-from grader.items import DEFAULT_PARAMS, REGISTRY
+from grader import feedback, pipeline, probes, stopwatch
+from grader.items import DEFAULT_PARAMS, NOTEBOOKS, REGISTRY
 
 
 def warm_all() -> None:
@@ -21,6 +22,9 @@ def warm_all() -> None:
             item.check.warm(item.id, DEFAULT_PARAMS)
     for spec in probes.TIMINGS.values():
         stopwatch.reference_seconds(spec.shape, spec.dtype)
+    release = pipeline.COURSE / "release"
+    feedback.warm([release / nb / f"{nb}.ipynb" for nb in NOTEBOOKS
+                   if (release / nb / f"{nb}.ipynb").is_file()])
 
 
 warm_all()
