@@ -42,15 +42,17 @@ class ScoreCaptures(NbGraderPreprocessor):
         help="Hard limit, in seconds, for judging one answer (enforced from outside).",
     ).tag(config=True)
 
-    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
-                        ) -> tuple[NotebookNode, ResourcesDict]:
-        """Score one cell (cells outside the registry pass through unchanged)."""
-        result = scoring.score_cell(cell, self.params, self.check_timeout)
-        if result is not None:
-            scoring.write_result(cell, result)
-            self.log.info("%s: %s/%s [%s]", result.item, result.score, result.max_score,
-                          result.tag)
-        return cell, resources
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Score every registry cell (other cells pass through unchanged), all of them
+        judged in one checking process."""
+        for cell, result in zip(nb.cells, scoring.score_cells(nb.cells, self.params,
+                                                              self.check_timeout)):
+            if result is not None:
+                scoring.write_result(cell, result)
+                self.log.info("%s: %s/%s [%s]", result.item, result.score, result.max_score,
+                              result.tag)
+        return nb, resources
 
 
 class RestoreCellMetadata(NbGraderPreprocessor):

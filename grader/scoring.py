@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nbformat import NotebookNode
@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 from grader import payload as P
 from grader import probes
 from grader.items import DEFAULT_PARAMS, REGISTRY, Item
-from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
+from grader.limits import Outcome, run_each
 from grader.results import ItemResult, Judgement, Verdict, wrong
 
 CHECK_SECONDS = 10.0
@@ -84,17 +84,37 @@ def _missing_reason(cell: NotebookNode, item_id: str) -> str:
 def judge(item: Item, answer: P.Answer, params: Mapping[str, Any] = DEFAULT_PARAMS,
           seconds: float = CHECK_SECONDS) -> Judgement:
     """Judge one answer with a hard time limit; never raises for a student's answer."""
+    return judge_all([(item, answer)], params, seconds)[0]
+
+
+def judge_all(pending: Sequence[tuple[Item, P.Answer]],
+              params: Mapping[str, Any] = DEFAULT_PARAMS,
+              seconds: float = CHECK_SECONDS) -> list[Judgement]:
+    """Judge answers one after another in one forked child, each with its own hard time
+    limit (see :func:`grader.limits.run_each`); never raises for a student's answer."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        item.check.warm(item.id, params)
-        try:
-            return call_with_timeout(item.check.judge, answer, item.id, params, seconds=seconds)
-        except CheckTimeout:
-            return wrong("too_complex", "Your answer is too complex to check in time. Simplify "
-                         "it (sympy.simplify) and try again.", verdict=Verdict.TIMEOUT)
-        except (CheckCrashed, RuntimeError) as exc:
-            return wrong("grader_error", "Your answer could not be checked; your instructor "
-                         "has been told.", detail=str(exc), verdict=Verdict.INVALID)
+        for item, _ in pending:  # the answer key's side, cached in this process
+            item.check.warm(item.id, params)
+        outcomes = run_each(_check, [(item, answer, params) for item, answer in pending],
+                            seconds)
+    return [_judgement(o) for o in outcomes]
+
+
+def _check(item: Item, answer: P.Answer, params: Mapping[str, Any]) -> Judgement:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return item.check.judge(answer, item.id, params)
+
+
+def _judgement(outcome: Outcome[Judgement]) -> Judgement:
+    if outcome.status == "ok" and outcome.value is not None:
+        return outcome.value
+    if outcome.status == "timeout":
+        return wrong("too_complex", "Your answer is too complex to check in time. Simplify "
+                     "it (sympy.simplify) and try again.", verdict=Verdict.TIMEOUT)
+    return wrong("grader_error", "Your answer could not be checked; your instructor "
+                 "has been told.", detail=outcome.message, verdict=Verdict.INVALID)
 
 
 def missing(item: Item, reason: str) -> Judgement:
@@ -113,20 +133,39 @@ def missing(item: Item, reason: str) -> Judgement:
                  detail=reason, verdict=Verdict.MISSING)
 
 
+def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAULT_PARAMS,
+                seconds: float = CHECK_SECONDS) -> list[ItemResult | None]:
+    """Judge every hidden-test cell of the registry (all in one checking process); None for
+    any other cell.  The points come from the cell's nbgrader metadata, which the gradebook
+    restored."""
+    found: list[tuple[Item, float, P.Answer | str] | None] = []
+    for cell in cells:
+        item = registry_item(cell)
+        if item is None:
+            found.append(None)
+            continue
+        answer = find_capture(cell, item.id)
+        if item.id in probes.TIMINGS and not isinstance(answer, str):
+            answer = timing_record(cell)
+        found.append((item, float(cell["metadata"]["nbgrader"].get("points", item.points)),
+                      answer))
+    pending = [(f[0], f[2]) for f in found if f is not None and not isinstance(f[2], str)]
+    judged = iter(judge_all(pending, params, seconds) if pending else [])
+    results: list[ItemResult | None] = []
+    for f in found:
+        if f is None:
+            results.append(None)
+            continue
+        item, points, answer = f
+        judgement = missing(item, answer) if isinstance(answer, str) else next(judged)
+        results.append(ItemResult.from_judgement(item.id, points, judgement))
+    return results
+
+
 def score_cell(cell: NotebookNode, params: Mapping[str, Any] = DEFAULT_PARAMS,
                seconds: float = CHECK_SECONDS) -> ItemResult | None:
-    """Judge one hidden-test cell of the registry; None for any other cell.  The points
-    come from the cell's nbgrader metadata, which the gradebook restored."""
-    item = registry_item(cell)
-    if item is None:
-        return None
-    points = float(cell["metadata"]["nbgrader"].get("points", item.points))
-    found = find_capture(cell, item.id)
-    if item.id in probes.TIMINGS and not isinstance(found, str):
-        found = timing_record(cell)
-    judgement = (missing(item, found) if isinstance(found, str)
-                 else judge(item, found, params, seconds))
-    return ItemResult.from_judgement(item.id, points, judgement)
+    """:func:`score_cells` for one cell."""
+    return score_cells([cell], params, seconds)[0]
 
 
 def write_result(cell: NotebookNode, result: ItemResult) -> None:

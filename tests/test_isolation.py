@@ -130,3 +130,50 @@ def test_non_finite_numbers_travel_as_data(value) -> None:
     text = json.dumps(payload.to_json(capture.capture_value(value)), allow_nan=False)
     j = judge(REGISTRY["lam_4096_16384_d128"], payload.from_json(json.loads(text)))
     assert (j.fraction, j.tag) == (0.0, "wrong_value")
+
+
+def _batch_call(kind: str) -> str:
+    import os
+
+    if kind == "spin":
+        while True:
+            pass
+    if kind == "die":
+        os._exit(3)
+    if kind == "raise":
+        raise ValueError("bad input")
+    if kind == "unpicklable":
+        return lambda: None  # type: ignore[return-value]
+    return kind.upper()
+
+
+def test_one_checking_process_charges_each_failure_to_its_own_call() -> None:
+    """In a batch judged in one child, does a call that hangs, kills the child, raises or
+    returns something unpicklable fail alone, with every other call still answered, in
+    order?"""
+    from grader.limits import run_each
+
+    kinds = ["a", "spin", "b", "die", "c", "raise", "unpicklable", "d"]
+    t0 = time.perf_counter()
+    got = [(o.status, o.value, o.message.split(":")[0])
+           for o in run_each(_batch_call, [(k,) for k in kinds], seconds=0.5)]
+    assert got == [("ok", "A", ""), ("timeout", None, "no result within 0.5 s"),
+                   ("ok", "B", ""), ("crashed", None, "the checking process died (exit code 3)"),
+                   ("ok", "C", ""), ("error", None, "ValueError"),
+                   ("crashed", None, "unpicklable result"), ("ok", "D", "")]
+    assert time.perf_counter() - t0 < 5.0
+
+
+def test_batched_judgements_equal_one_by_one() -> None:
+    """Does judging a batch in one process give exactly the judgements of one process per
+    answer (caches shared in the child change nothing), a too-complex answer included?"""
+    from grader.scoring import judge_all
+
+    pending = [(REGISTRY["lam_solution"], TextAnswer("(m/m_l)**(d/(d-2))")),
+               (REGISTRY["lam_solution"], TextAnswer(SLOW)),
+               (REGISTRY["lam_solution"], TextAnswer("m/m_l")),
+               (REGISTRY["lam_4096_16384_d128"], NumberAnswer(4.088994243))]
+    batch = judge_all(pending, seconds=0.5)
+    assert batch == [judge(item, answer, seconds=0.5) for item, answer in pending]
+    assert [(j.fraction, j.tag) for j in batch] == [
+        (1.0, "ok"), (0.0, "too_complex"), (0.0, "pi_factor"), (1.0, "ok")]
