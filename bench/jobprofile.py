@@ -112,8 +112,8 @@ def instrument(rec: Recorder) -> None:
     rec.wrap(NotebookClient, "execute_cell",
              "cell", lambda self, cell, index, *a, **k: f"{_cell_kind(cell)}|{index}|"
              f"{cell.get('metadata', {}).get('nbgrader', {}).get('grade_id', '')}")
-    rec.wrap(scoring, "judge", "judge", lambda item, *a, **k: item.id)
-    rec.wrap(scoring, "call_with_timeout", "forked check")
+    rec.wrap(scoring, "judge_all", "judge", lambda pending, *a, **k: str(len(pending)))
+    rec.wrap(scoring, "run_each", "forked check")
 
 
 def breakdown(events: list[tuple[str, str, float]], job_seconds: float) -> dict[str, Any]:
@@ -133,8 +133,12 @@ def breakdown(events: list[tuple[str, str, float]], job_seconds: float) -> dict[
               "kernel ready (ipykernel boot until it answers)": total("kernel ready"),
               "kernel shutdown": total("kernel shutdown")}
     in_execute = sum(kernel.values()) + sum(cells.values())
-    judges = [(lab, s) for p, lab, s in events if p == "judge"]
+    judges = [(lab, s) for p, lab, s in events if p == "judge"]  # label: how many checks
     judge_total = sum(s for _l, s in judges)
+    others: dict[str, float] = defaultdict(float)
+    for p, lab, s in events:
+        if p == "preprocessor" and lab not in ("Execute", "ScoreCaptures"):
+            others[lab] += s
     forked = total("forked check")
     score = total("preprocessor", "ScoreCaptures")
     preprocessors = total("preprocessor")
@@ -142,15 +146,16 @@ def breakdown(events: list[tuple[str, str, float]], job_seconds: float) -> dict[
     phases = [*kernel.items(), *sorted(cells.items()),
               ("Execute: nbclient bookkeeping (messages, outputs)", execute - in_execute),
               ("checks: warm-up (answer-key tables, reference timing)", judge_total - forked),
-              ("checks: forked, time-limited judging", forked),
+              ("checks: forked, time-limited judging (one process per notebook)", forked),
               ("ScoreCaptures: reading captures, writing verdicts", score - judge_total),
               ("nbgrader: other preprocessors", preprocessors - execute - score),
               ("nbgrader: gradebook, files, conversion", autograde - preprocessors),
               ("run_job: scratch course, report, gradebook read", job_seconds - autograde)]
     return {"total": job_seconds, "phases": phases,
             "slow_cells": sorted(slow, reverse=True)[:5],
-            "slow_checks": sorted(((s, lab) for lab, s in judges), reverse=True)[:5],
-            "checks": len(judges)}
+            "slow_preprocessors": sorted(((s, lab) for lab, s in others.items()),
+                                         reverse=True)[:6],
+            "checks": sum(int(lab) for lab, _s in judges)}
 
 
 def kernel_imports(python: str, mpl: Path) -> list[tuple[str, float]]:

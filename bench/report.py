@@ -148,8 +148,9 @@ def profile_section(prof: dict[str, Any], whatif: dict[str, list[float]] | None)
         "### Where the time goes: one grading job", "",
         "`python -m bench.jobprofile` grades with `grader.runner.run_job` (the worker's own code) "
         "in a fresh process, with time stamps around nbgrader's autograde, every preprocessor, "
-        "nbclient's kernel start / ready / each cell / shutdown, and each check (warm-up and the "
-        "forked, time-limited judging). *cold* = the first job in a process after its imports; "
+        "nbclient's kernel start / ready / each cell / shutdown, and the checks (warm-up, and "
+        "the forked, time-limited judging of all of a notebook's answers in one process). "
+        "*cold* = the first job in a process after its imports; "
         "*warm* = a later job in the same process (caches filled: check warm-ups, the "
         "reference kernel's timing). " + (
             "The grader now runs **every job in a fresh process** forked from a forkserver that "
@@ -157,10 +158,10 @@ def profile_section(prof: dict[str, Any], whatif: dict[str, list[float]] | None)
             "long-lived worker would pay. " if prof.get("runner") == "per-job process" else "")
         + "Seconds; the phases add up to the total.", "",
         table(["phase (s)", *heads], rows), "",
-        "Slowest cells and checks per job: " + "; ".join(
+        "Slowest cells and other nbgrader preprocessors per job: " + "; ".join(
             f"*{j['when']} {j['assignment']}*: "
             + ", ".join(f"{lab} {s:.2f} s" for s, lab in j["slow_cells"][:3])
-            + " — checks " + ", ".join(f"{lab} {s:.2f} s" for s, lab in j["slow_checks"][:3])
+            + " — " + ", ".join(f"{lab} {s:.2f} s" for s, lab in j["slow_preprocessors"][:3])
             for j in jobs if j["student"] == "ada_model" and "," not in j["when"]) + ".", "",
         f"Start-up a worker pays once (imports, {imports:.1f} s in all): " + ", ".join(
             f"{label} {s:.2f} s" for label, s in prof["imports"]) + ".", "",

@@ -12,6 +12,7 @@ from grader import feedback, report, runner, sandbox
 from grader.items import NOTEBOOKS
 from grader.results import SubmissionResult
 from grader.submissions import discover, unpack
+from grader.workers import start_server
 
 NO_SANDBOX_WARNING = ("Graded WITHOUT a sandbox (--no-sandbox): student code ran with the "
                       "grader's own permissions, so it could read the answer key and the "
@@ -37,6 +38,8 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
+    if subs:
+        start_server()  # the forkserver warms up while the course is prepared
     runner.prepare(ws, db_url, kernel_python)
     resumed = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),

@@ -53,6 +53,15 @@ def _entry(conn: Connection, fn: Callable[[Any], Any], job: Any) -> None:
         conn.close()
 
 
+def start_server() -> None:
+    """Start the forkserver now, so that its imports and warm-up overlap with whatever the
+    caller does next (preparing the course) instead of delaying the first job."""
+    from multiprocessing import forkserver
+
+    mp.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
 def run_isolated(jobs: Sequence[J], fn: Callable[[J], R], workers: int, limit: float,
                  on_result: Callable[[J, R | JobFailure], None]) -> None:
     """Run ``fn(job)`` for every job, at most ``workers`` at a time, each in a new process
