@@ -25,6 +25,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -92,17 +93,25 @@ class _Rounds:
     def __init__(self, run: Run, item: str, shape: tuple[int, ...], dtype: str) -> None:
         self.run, self.item, self.shape = run, item, shape
         seed = secrets.randbelow(2**30)
-        self.x = probes.stopwatch_array(seed, shape, dtype)
-        self.weights = probes.stopwatch_array(seed + 1, probes.weights_shape(shape), dtype)
-        # the weights, repeated, have norm |w| sqrt(repeats); |out| = |x| (a rotation keeps
-        # every pair's length): |checksum| <= their product
-        repeats = self.x.size // self.weights.size
-        self.scale = float(np.linalg.norm(self.weights.astype(np.float64)) * repeats**0.5
-                           * np.linalg.norm(self.x.astype(np.float64)))
-        self.setup_error = _error_of(run(_module_call("stopwatch_setup", item, seed,
-                                                          shape, dtype)))
+        with ThreadPoolExecutor(1) as pool:  # build our copy while the kernel builds its own
+            ours = pool.submit(self._inputs, seed, shape, dtype)
+            self.setup_error = _error_of(run(_module_call("stopwatch_setup", item, seed,
+                                                              shape, dtype)))
+            self.x, self.weights, self.scale = ours.result()
         self.student: list[float] = []
         self.reference: list[float] = []
+
+    @staticmethod
+    def _inputs(seed: int, shape: tuple[int, ...], dtype: str
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+        x = probes.stopwatch_array(seed, shape, dtype)
+        weights = probes.stopwatch_array(seed + 1, probes.weights_shape(shape), dtype)
+        # the weights, repeated, have norm |w| sqrt(repeats); |out| = |x| (a rotation keeps
+        # every pair's length): |checksum| <= their product
+        repeats = x.size // weights.size
+        scale = float(np.linalg.norm(weights.astype(np.float64)) * repeats**0.5
+                      * np.linalg.norm(x.astype(np.float64)))
+        return x, weights, scale
 
     def round(self, counted: bool) -> str | None:
         """One round; returns what went wrong (``wrong_output`` or the call's error)."""
