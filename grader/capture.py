@@ -62,6 +62,10 @@ def capture_value(value: Any, depth: int = 0) -> P.Answer:
     return P.UnsupportedAnswer(t.__name__, "not a sympy expression, number, string or list")
 
 
+_MAX_INDEX = 1 << 16
+"""the longest list of integers a function may return in place of an index array"""
+
+
 def _numpy_number(value: Any) -> bool:
     """A genuine numpy scalar (not a student subclass posing as one)."""
     return type(value).__module__ == "numpy" and isinstance(value, (np.integer, np.floating))
@@ -92,6 +96,9 @@ def _as_array(out: Any) -> np.ndarray | None:
         return out
     if t in (int, float) or _numpy_number(out):
         return np.asarray(out)
+    if t in (list, tuple) and len(out) <= _MAX_INDEX and all(
+            type(v) is int or (_numpy_number(v) and isinstance(v, np.integer)) for v in out):
+        return np.asarray(out, dtype=np.int64)  # an index list; the check decides if it may be
     return None
 
 

@@ -164,3 +164,28 @@ def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id:
         return True
 
     return sides_agree(solution) and not sides_agree(sp.Rational(137, 100) * solution)
+
+
+_PROBE_A, _PROBE_B = sp.Rational(7, 3), sp.Rational(11, 5)
+
+
+def drop_unused(expr: sp.Expr, symbol: sp.Symbol, item_id: str) -> sp.Expr | None:
+    """``expr`` with ``symbol`` given a fixed value when its value does not depend on it
+    (``exp(log(b**e*m/m_l)/e)/b``: b cancels only through exp and log, which no
+    simplification undoes); None when it does depend on it."""
+    at_a, at_b = expr.subs(symbol, _PROBE_A), expr.subs(symbol, _PROBE_B)
+    if agree(values(at_a, item_id), values(at_b, item_id)):
+        return at_a
+    return None
+
+
+def exact_pi(expr: sp.Basic) -> sp.Basic | None:
+    """``expr`` with each float that is a simple multiple of pi (``2*np.pi``, ``np.pi/2``)
+    made exact; None when it has no such float."""
+    exact = {}
+    for f in expr.atoms(sp.Float):
+        ratio = sp.nsimplify(float(f) / float(sp.pi), rational=True, tolerance=1e-12)
+        if ratio != 0 and ratio.q <= 12 and abs(float(f) - float(ratio * sp.pi)) <= 1e-12 * abs(
+                float(f)):
+            exact[f] = ratio * sp.pi
+    return expr.xreplace(exact) if exact else None

@@ -226,7 +226,8 @@ _NUMERIC = (
         "half-split RoPE"),
     Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
         V.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
-        "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False),
+        "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False,
+        sequence_ok=True),
         "layout permutation"),
     Item("position_interpolation", "numeric_rope", "position_interpolation", 2, KernelCheck(
         R.position_interpolation, "PI maps position p to p*m_l/m.", M.PI_MUTANTS),

@@ -72,6 +72,8 @@ class KernelCheck:
     """known slips, recognised by their outputs"""
     check_dtype: bool = True
     """the output dtype must equal the reference's (float32 in, float32 out)"""
+    sequence_ok: bool = False
+    """a list or tuple of integers is as good as an array (an index permutation)"""
 
     def warm(self, item_id: str, params: Params) -> None:
         """Nothing to precompute: reference outputs are cheap."""
@@ -112,6 +114,9 @@ class KernelCheck:
         if out is None:
             return ("wrong_type", f"Your function returned a {call.returned_type or 'value'}; "
                     "return a numpy array.", 0.0)
+        if call.returned_type in ("list", "tuple") and not self.sequence_ok:
+            return ("wrong_type", f"Your function returned a {call.returned_type}; return a "
+                    "numpy array.", 0.0)
         if out.shape != ref.shape:
             return ("wrong_shape", f"Your output has shape {out.shape}, expected {ref.shape}.",
                     0.0)

@@ -106,6 +106,7 @@ _REGISTRY: dict[str, tuple[Any, tuple[int, int] | None]] = {
     "tan": (sympy.tan, (1, 1)), "Abs": (sympy.Abs, (1, 1)), "Rational": (sympy.Rational, (1, 2)),
     "Eq": (sympy.Eq, (2, 2)), "pi": (sympy.pi, None), "E": (sympy.E, None), "oo": (sympy.oo, None),
     "sign": (sympy.sign, (1, 1)),  # sympy.limit returns it for limits of powers
+    "floor": (sympy.floor, (1, 1)), "ceiling": (sympy.ceiling, (1, 1)),  # d//2 - 1, d integer
 }
 DEFAULT_FUNCTIONS: frozenset[str] = frozenset(_REGISTRY)
 # What parse_expr's generated code needs: auto_number emits Integer(...) and Float('...'). The
@@ -114,7 +115,7 @@ DEFAULT_FUNCTIONS: frozenset[str] = frozenset(_REGISTRY)
 _PARSE_EXPR_GLOBALS: dict[str, Any] = {
     "__builtins__": {}, "Integer": sympy.Integer, "Float": sympy.Float,
 }
-_NAME_ALIASES = {"λ": "lam", "lambda": "lam"}
+_NAME_ALIASES = {"λ": "lam", "lambda": "lam", "lamda": "lam"}  # lamda: sympy's own spelling
 _CHAR_MAP = {"^": "**", "λ": "lam", "π": "pi", "−": "-", "–": "-", "×": "*", "·": "*",
              "⋅": "*", "∙": "*", "÷": "/", "∞": "oo"}
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True))

@@ -114,11 +114,12 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
     "ntk_scaled_base": (
         Probe((10_000.0, 16_384, 4096, 128)), Probe((10_000.0, 8192, 4096, 64)),
         Probe((500_000.0, 131_072, 8192, 128)), Probe((10.0, 300, 100, 6)),
+        Probe((10_000.0, 6144, 4096, 128)),  # m/m_l = 1.5: not a whole number
     ),
     "wavelengths": (Probe((8,)), Probe((128,)), Probe((64,), {"base": 500_000.0})),
     "find_lambda": (
         Probe((16_384, 4096, 128)), Probe((8192, 4096, 64)), Probe((32_768, 2048, 256)),
-        Probe((3000, 1000, 16)),
+        Probe((3000, 1000, 16)), Probe((5000, 2048, 96)),  # the last: m/m_l not whole
     ),
     "rope_score": (
         Probe((Arr((16,), seed=7), Arr((16,), seed=8), 5, 2)),

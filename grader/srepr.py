@@ -147,7 +147,8 @@ def parse_srepr(text: str, symbols: Mapping[str, sympy.Symbol]) -> Parsed:
 
     Supported: ``Symbol`` (mapped by name; assumptions ignored), ``Integer``, ``Rational``,
     ``Float(str, precision=n)``, ``Add``, ``Mul``, ``Pow``, ``Equality``/``Eq``, ``Tuple``,
-    ``FiniteSet``, ``exp``, ``log``, ``ln``, ``sqrt``, ``sin``, ``cos``, ``tan``, ``Abs``, the
+    ``FiniteSet``, ``exp``, ``log``, ``ln``, ``sqrt``, ``sin``, ``cos``, ``tan``, ``Abs``,
+    ``sign``, ``floor``, ``ceiling``, the
     names ``pi E I oo zoo nan true false EmptySet``, unary minus (``-oo``), Python lists and
     tuples of these, and bare ints, floats and bools (as sympy objects). Anything else,
     including ``Dummy`` and ``Function('f')(x)``, raises :class:`AnswerError`.

@@ -14,6 +14,7 @@ from typing import Any
 import sympy as sp
 
 from grader import equivalence as eqv
+from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
 from grader.parse import AnswerError, ParseError, parse_student
 from grader.payload import (
     Answer,
@@ -30,6 +31,10 @@ from solutions.derivation import SYMBOLS
 
 Params = Mapping[str, Any]
 LAM = SYMBOLS["lam"]
+SOLVE_SECONDS = 2.0
+"""Limit for solving a wrong equation for lam (only to recognise the slip)."""
+FLOAT_PI = ("Right, except that pi is a float here (np.pi or math.pi), so the expression is "
+            "no longer exact. Use sympy's sp.pi.")
 
 
 @dataclass(frozen=True)
@@ -119,13 +124,20 @@ class ExprCheck:
         if not isinstance(expr, sp.Expr):
             return wrong("wrong_type", "Expected an expression (not an equation, list or "
                          "True/False).", detail=sp.srepr(expr)[:200], verdict=Verdict.INVALID)
-        return self.judge_expr(eqv.rationalise(expr), item_id)
+        judgement = self.judge_expr(eqv.rationalise(expr), item_id)
+        exact = eqv.exact_pi(expr) if judgement.fraction < 1 else None
+        if exact is not None and self.judge_expr(eqv.rationalise(exact), item_id).fraction == 1:
+            return Judgement(0.5, Verdict.PARTIAL, "float_pi", FLOAT_PI)
+        return judgement
 
     def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:
         """Judge an already-rebuilt expression."""
         names = _symbol_names(expr)
         if names - set(self.variables):  # a symbol may cancel: (lam*b)**e/b**e uses no b
             expr = sp.simplify(sp.expand_power_base(expr, force=True))
+            for sym in sorted(expr.free_symbols, key=str):  # or cancel only in value
+                if sym.name not in self.variables:
+                    expr = eqv.drop_unused(expr, sym, item_id) or expr
             names = _symbol_names(expr)
         for name in sorted(names):
             if name in self.forbidden:
@@ -223,9 +235,10 @@ class EquationCheck:
                 "for: a step was skipped or merged. Show this step on its own.")
 
     def _wrong_lambda(self, eq: sp.Equality, item_id: str) -> Judgement:
-        try:
-            sols = [s for s in sp.solve(eq, LAM) if isinstance(s, sp.Expr)]
-        except (NotImplementedError, ValueError, TypeError):
+        try:  # only to name the slip: an equation sympy cannot solve soon is just wrong
+            sols = [s for s in call_with_timeout(sp.solve, eq, LAM, seconds=SOLVE_SECONDS)
+                    if isinstance(s, sp.Expr)]
+        except (CheckTimeout, CheckCrashed, RuntimeError):
             sols = []
         for s in sols:
             vals = eqv.values(s, item_id)
@@ -323,6 +336,8 @@ class ChoiceCheck:
     def judge(self, answer: Answer, item_id: str, params: Params) -> Judgement:
         """Judge one answer."""
         if isinstance(self.answer, bool):
+            if isinstance(answer, SympyAnswer) and answer.srepr.strip() in ("true", "false"):
+                answer = BoolAnswer(answer.srepr.strip() == "true")  # sympy's own booleans
             if not isinstance(answer, BoolAnswer):
                 return invalid(answer, "True or False")
             got: Any = answer.value

@@ -111,6 +111,15 @@ KERNEL_CASES = [
     ("find_lambda", lambda m, m_l, d: (m_l / m) ** (d / (d - 2)), 0.0, "matched_frequency"),
     ("interleaved_to_half", lambda d: np.r_[0:d:2, 1:d:2], 1.0, "ok"),
     ("interleaved_to_half", lambda d: np.argsort(np.r_[0:d:2, 1:d:2]), 0.0, "inverse_permutation"),
+    # an index list or tuple is a valid permutation (x[..., perm] accepts it)
+    ("interleaved_to_half", lambda d: list(range(0, d, 2)) + list(range(1, d, 2)), 1.0, "ok"),
+    ("interleaved_to_half", lambda d: tuple(range(0, d, 2)) + tuple(range(1, d, 2)), 1.0, "ok"),
+    ("interleaved_to_half", lambda d: list(range(1, d, 2)) + list(range(0, d, 2)), 0.0,
+     "wrong_values"),
+    ("apply_rope", lambda x, p, base=10000.0: list(range(x.shape[-1])), 0.0, "wrong_type"),
+    # floor division passes whole ratios only: a probe with m/m_l = 1.5 catches it
+    ("ntk_scaled_base", lambda base, m, m_l, d: base * (m // m_l) ** (d / (d - 2)), 0.5,
+     "wrong_values"),
     ("rope_score", lambda q, k, p, r, base=10000.0: float(
         rope(q[None], [p], base)[0] @ rope(k[None], [r], base)[0]), 1.0, "ok"),
 ]

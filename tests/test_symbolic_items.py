@@ -6,6 +6,7 @@ object captured as ``srepr`` in a "kernel", judged by ``grader.scoring.judge``.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -26,11 +27,16 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
                 ("b**(-2*(i-1)/d)", 0, "one_based_index"), ("b**(2*i/d)", 0, "period_not_frequency"),
                 ("b**(-i/d)", 0, "missing_factor_2"), ("b**(-2*i)", 0, "wrong_expression")],
     "period_i": [("2*pi*b**(2*i/d)", 1, "ok"), ("2*pi/b**(-2*i/d)", 1, "ok"),
+                 (2 * np.pi / b ** (-2 * i / d), 0.5, "float_pi"),  # np.pi, not sp.pi
+                 (np.pi / b ** (-2 * i / d), 0, "wrong_expression"),  # wrong either way
                  ("b**(2*i/d)", 0, "missing_2pi"), ("2*pi*b**(-2*i/d)", 0, "frequency_not_period")],
     "pi_stretch": [("m/m_l", 1, "ok"), ("m_l/m", 0, "pi_inverted")],
     "base_stretch_i": [("lam**(2*i/d)", 1, "ok"), ("(lam*b)**(2*i/d)/b**(2*i/d)", 1, "ok"),
+                       (sp.Symbol("lamda", positive=True) ** (2 * i / d), 1, "ok"),
                        ("lam", 0, "uniform_stretch"), ("lam**(-2*i/d)", 0, "inverse_stretch")],
     "i_star": [("d/2 - 1", 1, "ok"), ("(d-2)/2", 1, "ok"), ("d/2", 0, "off_by_one_index"),
+               (sp.Symbol("d", integer=True, positive=True) // 2 - 1, 1, "ok"),  # floor(d/2)-1
+               ("floor(d/2) - 1", 1, "ok"),
                ("0", 0, "highest_frequency_pair"), ("d - 1", 0, "dimension_not_pair")],
     "matching_eq": [
         (sp.Eq(2 * sp.pi * (lam * b) ** e, (m / m_l) * 2 * sp.pi * b ** e), 1, "ok"),
@@ -53,7 +59,9 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
     "step_cancel_b": [("lam**((d-2)/d) = m/m_l", 1, "ok"), ("m/m_l = lam**(1 - 2/d)", 1, "ok"),
                       ("lam = (m/m_l)**(d/(d-2))", 0.5, "step_form"),
                       ("lam**(d/(d-2)) = m/m_l", 0, "inverted_exponent"),
-                      ("lam**((d-2)/d) = m_l/m", 0, "matched_frequency")],
+                      ("lam**((d-2)/d) = m_l/m", 0, "matched_frequency"),
+                      # d = 128 put in early: wrong, and solving it for lam is slow
+                      (sp.Eq(lam ** sp.Rational(63, 64), m / m_l), 0, "wrong_equation")],
     "exponent": [("(d-2)/d", 1, "ok"), ("1 - 2/d", 1, "ok"), ("2*(d/2-1)/d", 1, "ok"),
                  ("d/(d-2)", 0, "reciprocal_exponent"), ("1", 0, "off_by_one_index"),
                  ("(d-2)/(2*d)", 0, "missing_factor_2"), ("(d-4)/d", 0, "second_to_last_pair")],
@@ -71,6 +79,9 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
         (4.088994243, 0, "not_symbolic"), ("lam*m/m_l", 0, "contains_lam"),
         ("sqrt(m/m_l)", 0, "square_root"), ("(m/m_l)**(d/(d-3))", 0, "wrong_expression"),
         ("x**2", 0, "unparsable"), ("m.__class__", 0, "unparsable"),
+        # b cancels only through exp and log: no simplification removes it, the value does
+        (sp.exp(sp.log(b ** e * m / m_l) / e) / b, 1, "ok"),
+        (sp.exp(sp.log(b ** e * m / m_l) / e), 0, "contains_b"),
     ],
     "lam_double": [("2**(d/(d-2))", 1, "ok"), ("2*2**(2/(d-2))", 1, "ok"), ("2", 0, "pi_factor"), ("3", 0, "not_symbolic"),
                    ("2**((d-2)/d)", 0, "inverted_exponent"), ("(m/m_l)**(d/(d-2))", 0, "not_substituted")],
@@ -142,6 +153,8 @@ def test_every_symbolic_item_has_a_table() -> None:
     ("colleague_claim", BoolAnswer(False), 1, "ok"),
     ("colleague_claim", BoolAnswer(True), 0, "wrong_choice"),
     ("colleague_claim", TextAnswer("False"), 0, "wrong_type"),
+    ("colleague_claim", capture_value(sp.Float(0.0571) < 0.05), 1, "ok"),  # sympy's false
+    ("colleague_claim", capture_value(sp.true), 0, "wrong_choice"),
     ("d2_reason", TextAnswer("b"), 1, "ok"),
     ("d2_reason", TextAnswer(" (B) "), 1, "ok"),
     ("d2_reason", TextAnswer("a"), 0, "exponent_only"),
