@@ -150,18 +150,29 @@ def _ratio(va: Value, vb: Value) -> Value:
     return va / vb
 
 
-def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id: str) -> bool:
+def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id: str,
+                 where_defined: bool = False) -> bool:
     """Does ``symbol = solution`` satisfy ``eq`` at every point, without ``eq`` being an
-    identity (true for every value of ``symbol``)?"""
+    identity (true for every value of ``symbol``)?  With ``where_defined``, points where the
+    solution or a side has no value (d = 4 in ``(m/m_l)**(d/(d-4))``) are skipped, as long as
+    most points remain."""
+    points = sample_points(item_id)
+    if where_defined:  # the solution is the grader's own, small: exact values are cheap
+        points = tuple(p for p in points if sp.sympify(solution).xreplace(p).is_finite)
+
     def sides_agree(value: sp.Expr) -> bool:  # each side on its own: no cancellation
         lhs, rhs = eq.lhs.subs(symbol, value), eq.rhs.subs(symbol, value)
-        for p in sample_points(item_id):
+        defined = 0
+        for p in points:
             left, right = value_at(lhs, p), value_at(rhs, p)
             if left is None or right is None:
+                if where_defined:
+                    continue
                 return False
             if not abs(left - right) <= _REL * (abs(left) + abs(right)) + _ABS:
                 return False
-        return True
+            defined += 1
+        return defined * 2 > len(sample_points(item_id))
 
     return sides_agree(solution) and not sides_agree(sp.Rational(137, 100) * solution)
 
