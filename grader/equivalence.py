@@ -157,6 +157,7 @@ def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id:
     solution or a side has no value (d = 4 in ``(m/m_l)**(d/(d-4))``) are skipped, as long as
     most points remain."""
     points = sample_points(item_id)
+    needed = len(points) // 2 + 1  # most points must be defined
     if where_defined:  # the solution is the grader's own, small: exact values are cheap
         points = tuple(p for p in points if sp.sympify(solution).xreplace(p).is_finite)
 
@@ -172,7 +173,7 @@ def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id:
             if not abs(left - right) <= _REL * (abs(left) + abs(right)) + _ABS:
                 return False
             defined += 1
-        return defined * 2 > len(sample_points(item_id))
+        return defined >= needed
 
     return sides_agree(solution) and not sides_agree(sp.Rational(137, 100) * solution)
 

@@ -117,23 +117,18 @@ def highlight_code(source: str, language: str | None = None,
     return _highlighted(source, language, (metadata or {}).get("magics_language"))
 
 
+@lru_cache(maxsize=1)
 def exporter() -> HTMLExporter:
-    """nbconvert's exporter with the sanitising filters."""
+    """nbconvert's exporter with the sanitising filters (one per process, caches kept)."""
     ex = HTMLExporter(template_name="basic", exclude_input_prompt=True,
                       exclude_output_prompt=True, sanitize_html=True)
     ex.filters = {"clean_html": clean_html, "highlight_code": highlight_code}
     return ex
 
 
-_EXPORTER: HTMLExporter | None = None
-
-
 def notebook_html(nb: NotebookNode) -> str:
-    """A cleaned notebook as sanitised HTML (one exporter per process, caches kept)."""
-    global _EXPORTER
-    if _EXPORTER is None:
-        _EXPORTER = exporter()
-    converted, _ = _EXPORTER.from_notebook_node(_clean(nb))
+    """A cleaned notebook as sanitised HTML."""
+    converted, _ = exporter().from_notebook_node(_clean(nb))
     return converted
 
 
@@ -154,17 +149,22 @@ def render(result: SubmissionResult, notebook: Path | None) -> str:
             f"{body}</body></html>")
 
 
-def write(out: Path, result: SubmissionResult, notebook: Path | None) -> Path:
-    """Write ``OUT/feedback/<student>/<assignment>/<assignment>.html``."""
+def page_path(out: Path, result: SubmissionResult) -> Path:
+    """``OUT/feedback/<student>/<assignment>/<assignment>.html``, its folder created."""
     path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write(out: Path, result: SubmissionResult, notebook: Path | None) -> Path:
+    """Render the page into :func:`page_path`."""
+    path = page_path(out, result)
     path.write_text(render(result, notebook), encoding="utf-8")
     return path
 
 
 def place(out: Path, result: SubmissionResult, rendered: Path) -> Path:
-    """Copy a page :func:`render` already produced to where :func:`write` would put it."""
-    path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Copy a page :func:`render` already produced to :func:`page_path`."""
+    path = page_path(out, result)
     shutil.copyfile(rendered, path)
     return path

@@ -111,12 +111,9 @@ class KernelCheck:
         if call.error:
             return ("exception", f"Your function raised {call.error}", 0.0)
         out = call.output
-        if out is None:
+        if out is None or (call.returned_type in ("list", "tuple") and not self.sequence_ok):
             return ("wrong_type", f"Your function returned a {call.returned_type or 'value'}; "
                     "return a numpy array.", 0.0)
-        if call.returned_type in ("list", "tuple") and not self.sequence_ok:
-            return ("wrong_type", f"Your function returned a {call.returned_type}; return a "
-                    "numpy array.", 0.0)
         if out.shape != ref.shape:
             return ("wrong_shape", f"Your output has shape {out.shape}, expected {ref.shape}.",
                     0.0)

@@ -23,8 +23,7 @@ def warm_all() -> None:
     for spec in probes.TIMINGS.values():
         stopwatch.reference_seconds(spec.shape, spec.dtype)
     release = pipeline.COURSE / "release"
-    feedback.warm([release / nb / f"{nb}.ipynb" for nb in NOTEBOOKS
-                   if (release / nb / f"{nb}.ipynb").is_file()])
+    feedback.warm([path for nb in NOTEBOOKS if (path := release / nb / f"{nb}.ipynb").is_file()])
 
 
 warm_all()
