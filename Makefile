@@ -8,8 +8,10 @@ STAMP  := $(VENV)/.installed
 STUDENT_VENV := .venv-student
 KERNEL_VENV  := .venv-kernel
 KERNEL_STAMP := $(KERNEL_VENV)/.installed
+# What a student kernel (and the timing box beside it) may use; a new entry reinstalls.
+KERNEL_PACKAGES := numpy sympy matplotlib ipykernel cloudpickle
 
-.PHONY: demo test lint lab bench clean kernel-env sandbox-tools postgres-tools
+.PHONY: demo test lint lab bench clean kernel-env sandbox-tools postgres-tools FORCE
 
 # Reinstall only when pyproject.toml changed (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -41,10 +43,13 @@ postgres-tools:
 	  else echo "PostgreSQL is missing, tests/test_postgres.py will be skipped: install it" \
 	       "(e.g. sudo apt-get install postgresql)" >&2; fi; }
 
-$(KERNEL_STAMP):
+$(KERNEL_STAMP): FORCE
 	@test -x $(KERNEL_VENV)/bin/python || $(PYTHON) -m venv $(KERNEL_VENV)
-	$(KERNEL_VENV)/bin/python -m pip install --quiet numpy sympy matplotlib ipykernel
-	@touch $@
+	@test "$$(cat $@ 2>/dev/null)" = "$(KERNEL_PACKAGES)" || { \
+	  $(KERNEL_VENV)/bin/python -m pip install --quiet $(KERNEL_PACKAGES) && \
+	  echo "$(KERNEL_PACKAGES)" > $@; }
+
+FORCE:
 
 kernel-env: sandbox-tools $(KERNEL_STAMP)
 

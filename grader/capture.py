@@ -9,6 +9,7 @@ the two kernel-safe modules :mod:`grader.payload` and :mod:`grader.probes`.
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -130,14 +131,40 @@ def stopwatch_call(item: str, offset: int) -> None:
     _emit(item, P.CallsAnswer((outcome,)))
 
 
+_MAX_EXPORT = 3 << 20
+"""Largest pickled function handed to the timing box (base64 stays within a cell's output
+budget); a bigger one is timed in the kernel instead."""
+
+
+def stopwatch_export(item: str) -> None:
+    """Emit a speed item's function, pickled by cloudpickle (with whatever it uses from the
+    notebook), for the grader's timing box (:mod:`grader.sidebyside`)."""
+    data: dict[str, Any] = {"item": item}
+    try:
+        import cloudpickle
+
+        blob = cloudpickle.dumps(_TIMED[item])
+    except Exception as exc:
+        data["export_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        if len(blob) <= _MAX_EXPORT:
+            data["function"] = base64.b64encode(blob).decode("ascii")
+        else:
+            data["export_error"] = f"{len(blob)} bytes pickled"
+    _display({P.MIME: data, "text/plain": f"function for {item!r} handed to the grader"})
+
+
 def stopwatch_done(item: str) -> None:
     """Free the timed arrays."""
     _STOPWATCH.pop(item, None)
 
 
 def _emit(item: str, answer: P.Answer) -> None:
-    data = {P.MIME: {"item": item, "answer": P.to_json(answer)},
-            "text/plain": f"answer for {item!r} recorded for grading"}
+    _display({P.MIME: {"item": item, "answer": P.to_json(answer)},
+              "text/plain": f"answer for {item!r} recorded for grading"})
+
+
+def _display(data: dict[str, Any]) -> None:
     try:
         from IPython.display import display
     except ImportError:  # outside Jupyter: print the plain-text form only

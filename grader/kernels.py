@@ -171,9 +171,18 @@ class SpeedCheck:
         slower = answer.ratio
         if not slower > 0:
             return wrong("tampered", "The timing is not usable.", verdict=Verdict.INVALID)
+        where = (" (both in one timing process)" if answer.side_by_side
+                 else " (student's kernel vs the grader's process)")
+        if answer.cut_off:
+            return wrong("python_loop", f"One call of your apply_rope took more than {slower:.0f}"
+                         "x the reference's time and was stopped: a Python loop over positions"
+                         " or pairs. Replace the loop by whole-array numpy operations "
+                         "(broadcast positions against frequencies).",
+                         f"{slower:.1f}x the reference or more: one call was stopped at the "
+                         f"limit{where}")
         detail = (f"{slower:.1f}x the reference, median of {len(answer.student_s)} timed "
                   f"call(s) on {answer.shape}" + (" scaled to the full workload"
-                                                  if answer.scale > 1 else ""))
+                                                  if answer.scale > 1 else "") + where)
         if slower <= self.full_within:
             return correct(f"Fast: about {max(slower, 1.0):.1f}x the reference kernel.", detail)
         if slower <= self.pass_within:

@@ -107,6 +107,12 @@ class TimingAnswer:
     """a timed result's checksum disagreed with the answer key's"""
     error: str = ""
     """``"TypeName: message"`` when a timed call raised, or why timing stopped"""
+    cut_off: bool = False
+    """a call ran past ``give_up`` times the reference and was stopped: the student's one
+    time is a lower bound"""
+    side_by_side: bool = False
+    """both were timed in one process (:mod:`grader.sidebyside`), not the student's in their
+    kernel and the key's in the grader (:mod:`grader.stopwatch`)"""
 
     @property
     def ratio(self) -> float:
@@ -158,7 +164,8 @@ def to_json(answer: Answer) -> dict[str, Any]:
         return {"kind": "timing", "student_s": list(answer.student_s),
                 "reference_s": list(answer.reference_s), "shape": list(answer.shape),
                 "scale": answer.scale, "wrong_output": answer.wrong_output,
-                "error": answer.error}
+                "error": answer.error, "cut_off": answer.cut_off,
+                "side_by_side": answer.side_by_side}
     if isinstance(answer, NumberAnswer):
         return {"kind": "number", "value": _num_out(answer.value)}
     kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
@@ -194,7 +201,8 @@ def from_json(data: Any) -> Answer:
                 tuple(_num_in(t) for t in _typed(data["reference_s"], (list,))),
                 tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,))),
                 _num_in(data["scale"]), _typed(data["wrong_output"], (bool,)),
-                _str(data["error"]))
+                _str(data["error"]), _typed(data.get("cut_off", False), (bool,)),
+                _typed(data.get("side_by_side", False), (bool,)))
         if kind == "unsupported":
             return UnsupportedAnswer(_str(data["type_name"]), _str(data.get("reason", "")))
     except (KeyError, TypeError, ValueError, OSError) as exc:

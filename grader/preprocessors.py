@@ -20,7 +20,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer
 
 from grader import payload as P
-from grader import probes, scoring, stopwatch
+from grader import probes, scoring, sidebyside, stopwatch
 from grader.items import DEFAULT_PARAMS
 
 
@@ -186,15 +186,22 @@ class CappedExecute(Execute):
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
                         ) -> tuple[NotebookNode, ResourcesDict]:
-        """Run one cell; after a speed item's hidden test, time the student's kernel with the
-        grader's clock (:mod:`grader.stopwatch`) and keep the record in the cell's metadata.
+        """Run one cell; after a speed item's hidden test, time the student's function beside
+        the answer key in a timing box (:mod:`grader.sidebyside`; in the kernel itself,
+        :mod:`grader.stopwatch`, when it cannot be pickled) and keep the record in the cell's
+        metadata.
         Whatever ``rope_course`` metadata a submitted cell carried is dropped first."""
         cell.get("metadata", {}).pop("rope_course", None)
         cell, resources = super().preprocess_cell(cell, resources, index)
         item = scoring.registry_item(cell)
         if item is not None and item.id in probes.TIMINGS and isinstance(
                 scoring.find_capture(cell, item.id), P.CallsAnswer):
-            record = stopwatch.time_kernel(lambda code: self._scratch(code, index), item.id)
+            def run(code: str) -> list[NotebookNode]:
+                return self._scratch(code, index)
+
+            spec = getattr(self.km, "kernel_spec", None)
+            record = (sidebyside.time_kernel(run, item.id, getattr(spec, "argv", None) or [])
+                      or stopwatch.time_kernel(run, item.id))
             cell.metadata["rope_course"] = {scoring.TIMING_KEY: P.to_json(record)}
         return cell, resources
 

@@ -183,10 +183,33 @@ def weights_shape(shape: tuple[int, ...]) -> tuple[int]:
 
 
 def checksum(out: Any, weights: np.ndarray) -> float:
-    """One number that depends on every output value: its dot product with pseudo-random
-    weights (a block of them, repeated along the flattened output).
+    """One number that depends on every output value: the dot product of their absolute
+    values with pseudo-random weights (a block of them, repeated along the flattened output).
 
-    Computing it right without computing the whole output costs as much as the rotation
-    itself, so a kernel cannot return a cheap stand-in for its timed result."""
-    flat = np.asarray(out).reshape(-1, weights.size)
+    The absolute value matters.  A linear checksum of a rotation could be had without
+    rotating: rotation is linear, so heads could be summed first and each round's value read
+    off a few numbers per frequency precomputed once.  Here every value must be computed."""
+    flat = np.abs(np.asarray(out)).reshape(-1, weights.size)
     return float(np.sum(flat @ weights, dtype=np.float64))
+
+
+CHECK_RTOL = 1e-7
+"""A checksum may differ from the answer key's by this share of :func:`timed_inputs`' scale.
+float32 rounding moves it by about 1e-10 of it; a wrong sign, layout or float32 angles at
+these positions by 1e-6 to 1e-4."""
+
+
+def timed_inputs(seed: int, shape: tuple[int, ...], dtype: str
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The timed input, the checksum's weights, and the scale :data:`CHECK_RTOL` is a share
+    of: the weights (repeated) have norm |w|·sqrt(repeats), and |out| = |x| (a rotation keeps
+    every pair's length), so |checksum| <= their product."""
+    x = stopwatch_array(seed, shape, dtype)
+    weights = stopwatch_array(seed + 1, weights_shape(shape), dtype)
+    repeats = x.size // weights.size
+    return x, weights, float(np.linalg.norm(weights) * repeats**0.5 * np.linalg.norm(x))
+
+
+def checksums_agree(got: float, expected: float, scale: float) -> bool:
+    """Whether a timed call's checksum is the key's, within float32 rounding."""
+    return bool(abs(got - expected) <= CHECK_RTOL * scale)

@@ -35,8 +35,8 @@ SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/altern
                "/etc/ld.so.cache", "/etc/ssl/certs", "/etc/fonts")
 CAPTURE_MOUNT = "/opt/rope-capture"
 """Where the kernel-safe grader package appears inside the sandbox."""
-KERNEL_SAFE = ("__init__.py", "capture.py", "payload.py", "probes.py")
-"""The grader modules a student kernel may import (they decide nothing)."""
+KERNEL_SAFE = ("__init__.py", "capture.py", "payload.py", "probes.py", "timebox.py")
+"""The grader modules a student kernel (or timing box) may import: they decide nothing."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -133,12 +133,19 @@ def install(dest: Path, python: str, limits: Limits = Limits()) -> Path:
     return dest / "kernels"
 
 
-def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, connection: str,
+def kernel_command(config: SandboxConfig, connection: str) -> list[str]:
+    """The command that starts a student kernel inside the sandbox."""
+    return [config.python, "-m", "ipykernel_launcher", "-f", connection,
+            "--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+
+def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, command: list[str],
                uid: int | None, scratch: str | None = None) -> list[str]:
-    """The bubblewrap command line for one kernel.  As root, bwrap resolves the bind sources
-    with root's rights (the student environment may live under /root) and ``setpriv`` then
-    drops the kernel to ``uid``; otherwise bwrap runs unprivileged in a user namespace.
-    ``scratch`` (a private copy of ``workdir``) is mounted at ``workdir``, writable."""
+    """The bubblewrap command line for one kernel (or timing box) running ``command``.  As
+    root, bwrap resolves the bind sources with root's rights (the student environment may
+    live under /root) and ``setpriv`` then drops the kernel to ``uid``; otherwise bwrap runs
+    unprivileged in a user namespace.  ``scratch`` (a private copy of ``workdir``) is
+    mounted at ``workdir``, writable."""
     argv = ["bwrap", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
             "--size", str(config.limits.tmp_bytes), "--tmpfs", "/tmp"]
     parents = {str(p) for path in (*config.read_only, runtime, workdir, CAPTURE_MOUNT)
@@ -168,8 +175,7 @@ def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, connection: st
         argv = [a for a in argv if a not in ("--cap-drop", "ALL")]
         argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-    return [*argv, config.python, "-m", "ipykernel_launcher", "-f", connection,
-            "--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    return [*argv, *command]
 
 
 def _prepare_limits(paths: list[str], limits: Limits) -> int | None:
@@ -189,13 +195,34 @@ def _prepare_limits(paths: list[str], limits: Limits) -> int | None:
     return uid
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Kernel launcher: ``python -m grader.sandbox CONFIG.json CONNECTION_FILE``."""
-    config_path, connection = (argv or sys.argv[1:])[:2]
+def _load(config_path: str) -> SandboxConfig:
     data = json.loads(Path(config_path).read_text(encoding="utf-8"))
-    config = SandboxConfig(data["python"], tuple(data["read_only"]), data["capture_dir"],
-                           data["mpl_cache"], Limits(**data["limits"]))
-    connection = os.path.abspath(connection)
+    return SandboxConfig(data["python"], tuple(data["read_only"]), data["capture_dir"],
+                         data["mpl_cache"], Limits(**data["limits"]))
+
+
+def _confine_and_exec(config: SandboxConfig, workdir: str, runtime: str, command: list[str],
+                      scratch: str) -> None:
+    uid = _prepare_limits([runtime], config.limits)
+    # the sandbox's processes together: memory (its /tmp is RAM too) and process count
+    cgroups.confine(config.limits.memory_bytes + config.limits.tmp_bytes,
+                    config.limits.processes)
+    os.execvp("bwrap", bwrap_argv(config, workdir, runtime, command, uid, scratch))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Kernel launcher: ``python -m grader.sandbox CONFIG.json CONNECTION_FILE``; timing box
+    launcher (:mod:`grader.timebox`): ``python -m grader.sandbox --timebox CONFIG.json DIR``
+    with ``DIR`` an empty private folder."""
+    args = argv or sys.argv[1:]
+    if args[0] == "--timebox":
+        config, runtime = _load(args[1]), os.path.abspath(args[2])
+        scratch = os.path.join(runtime, "cwd")
+        os.makedirs(scratch, exist_ok=True)
+        _confine_and_exec(config, scratch, runtime, [config.python, "-m", "grader.timebox"],
+                          scratch)
+        return
+    config, connection = _load(args[0]), os.path.abspath(args[1])
     runtime = os.path.dirname(connection)
     workdir = os.getcwd()
     if runtime in ("/tmp", "/", os.path.expanduser("~")):
@@ -204,11 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     shutil.copytree(config.mpl_cache, os.path.join(runtime, "mpl"), dirs_exist_ok=True)
     scratch = os.path.join(runtime, "cwd")  # the kernel's writes never reach the real workdir
     shutil.copytree(workdir, scratch, symlinks=True, dirs_exist_ok=True)
-    uid = _prepare_limits([runtime], config.limits)
-    # the kernel's processes together: memory (its /tmp is RAM too) and process count
-    cgroups.confine(config.limits.memory_bytes + config.limits.tmp_bytes,
-                    config.limits.processes)
-    os.execvp("bwrap", bwrap_argv(config, workdir, runtime, connection, uid, scratch))
+    _confine_and_exec(config, workdir, runtime, kernel_command(config, connection), scratch)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Time a student's kernel with the grader's clock, against the answer key, side by side.
+"""Time a student's kernel in place, with the grader's clock, against the answer key.
 
-A speed item's hidden test only hands the student's function to :mod:`grader.capture`.
+The fallback of :mod:`grader.sidebyside`, for a function that cannot be pickled into a timing
+box.  A speed item's hidden test only hands the student's function to :mod:`grader.capture`.
 Then, still in the student's kernel session, the grader sends its own short requests and
 times each one from outside, in its own process:
 
@@ -37,11 +38,6 @@ from grader import probes
 Run = Callable[[str], Sequence[Any]]
 """Execute code in the student's kernel; returns the request's notebook outputs."""
 
-_CHECK_RTOL = 1e-5
-"""A checksum may differ from the key's by this share of |out|·|weights| (float32 rounding);
-a wrong pair or sign moves it by orders of magnitude more."""
-
-
 def _module_call(function: str, *args: Any) -> str:
     return f"__import__('grader.capture', fromlist=['_']).{function}({', '.join(map(repr, args))})"
 
@@ -50,6 +46,12 @@ def _reference(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
     from solutions.rope import apply_rope
 
     return apply_rope(x, pos)
+
+
+def key_checksum(x: np.ndarray, weights: np.ndarray, offset: int) -> float:
+    """The checksum of the answer key's output at positions from ``offset``."""
+    return probes.checksum(_reference(x, probes.stopwatch_positions(x.shape[-2], offset)),
+                           weights)
 
 
 @lru_cache(maxsize=4)
@@ -84,7 +86,7 @@ def _agrees(outcome: P.CallOutcome, expected: float, scale: float) -> bool:
     got = outcome.output
     if got is None or got.shape != () or got.dtype.kind != "f":
         return False
-    return bool(abs(float(got) - expected) <= _CHECK_RTOL * scale)
+    return probes.checksums_agree(float(got), expected, scale)
 
 
 class _Rounds:
@@ -94,24 +96,12 @@ class _Rounds:
         self.run, self.item, self.shape = run, item, shape
         seed = secrets.randbelow(2**30)
         with ThreadPoolExecutor(1) as pool:  # build our copy while the kernel builds its own
-            ours = pool.submit(self._inputs, seed, shape, dtype)
+            ours = pool.submit(probes.timed_inputs, seed, shape, dtype)
             self.setup_error = _error_of(run(_module_call("stopwatch_setup", item, seed,
                                                               shape, dtype)))
             self.x, self.weights, self.scale = ours.result()
         self.student: list[float] = []
         self.reference: list[float] = []
-
-    @staticmethod
-    def _inputs(seed: int, shape: tuple[int, ...], dtype: str
-                ) -> tuple[np.ndarray, np.ndarray, float]:
-        x = probes.stopwatch_array(seed, shape, dtype)
-        weights = probes.stopwatch_array(seed + 1, probes.weights_shape(shape), dtype)
-        # the weights, repeated, have norm |w| sqrt(repeats); |out| = |x| (a rotation keeps
-        # every pair's length): |checksum| <= their product
-        repeats = x.size // weights.size
-        scale = float(np.linalg.norm(weights.astype(np.float64)) * repeats**0.5
-                      * np.linalg.norm(x.astype(np.float64)))
-        return x, weights, scale
 
     def round(self, counted: bool) -> str | None:
         """One round; returns what went wrong (``wrong_output`` or the call's error)."""

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import sympy as sp
 from hostile_code import (
+    BOX_FORGERY,
     ESCAPE_PROBE,
     FAKE_GRADER,
     FORK_BOMB,
@@ -204,6 +205,7 @@ def notebooks(ctx: Context) -> dict[tuple[str, str], NotebookNode]:
         ("liar_objects", dl): wrong(dl, lam_solution=LIARS),
         ("numpy_liar", nr): wrong(nr, ntk_scaled_base=NUMPY_LIAR),
         ("speed_forgery", nr): wrong(nr, apply_rope=LOOP_ROPE + SPEED_FORGERY),
+        ("box_forgery", nr): wrong(nr, apply_rope=LOOP_ROPE + BOX_FORGERY),
         ("planted_timing", nr): planted_timing(),
         ("cells_restored", dl): cells_restored(),
         ("cells_removed", dl): cells_removed(),

@@ -149,14 +149,18 @@ _gc.grade = _grade
 '''
 
 SPEED_FORGERY = '''
-# My apply_rope is a slow loop.  I stop every clock in this kernel, skip the work in the
-# grader's timed calls (reporting a made-up checksum), and post a fast timing of my own.
+# My apply_rope is a slow loop.  I hand the timing box a broken pickle (so it is timed here
+# instead), stop every clock in this kernel, skip the work in the grader's timed calls
+# (reporting a made-up checksum), and post a fast timing of my own.
 import time, grader.capture as _gc, grader.payload as _P
+_MIME = "application/vnd.rope-course.capture+json"
+def _stopwatch_export(item):
+    __import__("IPython").display.display({_MIME: {"item": item, "function": "!!"}}, raw=True)
+_gc.stopwatch_export = _stopwatch_export
 time.perf_counter = time.monotonic = time.time = lambda: 0.0
 def _stopwatch_call(item, offset):
     _gc._emit(item, _P.CallsAnswer((_P.CallOutcome(__import__("numpy").asarray(0.0)),)))
 _gc.stopwatch_call = _stopwatch_call
-_MIME = "application/vnd.rope-course.capture+json"
 _real_grade = _gc.grade
 def _grade(item, fn):
     _real_grade(item, fn)
@@ -165,6 +169,22 @@ def _grade(item, fn):
                 "shape": [8, 16384, 128], "scale": 1.0, "wrong_output": False, "error": ""}
         __import__("IPython").display.display({_MIME: {"item": item, "answer": fast}}, raw=True)
 _gc.grade = _grade
+'''
+
+BOX_FORGERY = '''
+# My apply_rope is a slow loop.  The timing box gets another function, which returns its
+# input at once; unpickling it there replaces the box's checksum by one that always says 0.
+import base64, cloudpickle, grader.capture as _gc
+class _Patch:
+    def __reduce__(self):
+        return (exec, ("import grader.probes as p; p.checksum = lambda out, w: 0.0",))
+def _fast(x, positions, base=10000.0, _patch=_Patch()):
+    return x
+def _stopwatch_export(item):
+    blob = base64.b64encode(cloudpickle.dumps(_fast)).decode()
+    __import__("IPython").display.display(
+        {"application/vnd.rope-course.capture+json": {"item": item, "function": blob}}, raw=True)
+_gc.stopwatch_export = _stopwatch_export
 '''
 
 PLANTED_TIMING = {"timing": {"kind": "timing", "student_s": [0.01] * 5, "reference_s": [1.0] * 5,

@@ -181,8 +181,11 @@ def test_gradebook_stays_intact_with_every_student(run) -> None:
 
 
 @pytest.mark.parametrize(("student", "tag"), [("speed_forgery", "wrong_values"),
+                                             ("box_forgery", "wrong_values"),
                                              ("planted_timing", "python_loop")])
 def test_forged_speed_measurement_gains_nothing(run, student: str, tag: str) -> None:
-    """Does a Python-loop apply_rope get no speed points when the student stops the kernel's
-    clocks, fakes the timed calls and posts a fast timing, or plants one in the metadata?"""
+    """Does a Python-loop apply_rope get no speed points when the student breaks the hand-over
+    to the timing box, stops the kernel's clocks, fakes the timed calls and posts a fast
+    timing; hands the box a fast wrong function that patches the box's checksum; or plants a
+    timing in the metadata?"""
     assert run.items(student, NR)["apply_rope_speed"] == (0.0, tag)

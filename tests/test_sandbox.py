@@ -73,8 +73,8 @@ def test_the_working_folder_is_a_private_copy(tmp_path: Path) -> None:
     work, runtime = str(tmp_path / "work"), str(tmp_path / "rt")
     scratch = str(tmp_path / "rt" / "cwd")
     for uid in (None, 61234):
-        argv = sandbox.bwrap_argv(_config(tmp_path), work, runtime, runtime + "/k.json", uid,
-                                  scratch)
+        argv = sandbox.bwrap_argv(_config(tmp_path), work, runtime, ["python", "-m", "x"],
+                                  uid, scratch)
         binds = [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == "--bind"]
         assert binds == [(runtime, runtime), (scratch, work)]
         assert argv[argv.index("--chdir") + 1] == work
@@ -85,7 +85,7 @@ def test_only_system_folders_and_the_student_environment_are_visible(tmp_path: P
     (never the project, the course or the answer key), with no network and a private /tmp
     whose size (it is RAM) is capped?"""
     argv = sandbox.bwrap_argv(_config(tmp_path), str(tmp_path / "w"), str(tmp_path / "r"),
-                              str(tmp_path / "r" / "k.json"), None, str(tmp_path / "r" / "c"))
+                              ["python", "-m", "x"], None, str(tmp_path / "r" / "c"))
     ro = [argv[i + 1] for i, a in enumerate(argv) if a in ("--ro-bind", "--ro-bind-try")]
     assert ro == ["/usr", "/venv", str(tmp_path / "cap")]
     assert "--unshare-all" in argv and "--share-net" not in argv

@@ -1,0 +1,220 @@
+"""Time a student's kernel against the answer key side by side, in one sandboxed process.
+
+After a speed item's hidden test, the student's kernel pickles the function it was handed
+(cloudpickle: the function and whatever it uses from the notebook) and nothing more.  The
+grader then starts a timing box (:mod:`grader.timebox`) in the same sandbox as the student's
+kernel, and drives it: the answer key's rounds first, then the key is dropped, then the
+student's function is loaded and timed on the same input, in the same process, with the
+grader's clock around each request.  Every timed result of the student's is checked against
+the checksum of the key's output, computed here (untimed) before the request is sent.
+
+When the function cannot be pickled, or no box can start, :func:`time_kernel` returns None and
+the caller times the kernel in place instead (:mod:`grader.stopwatch`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import payload as P
+from grader import probes, stopwatch
+
+Run = Callable[[str], Sequence[Any]]
+"""Execute code in the student's kernel; returns the request's notebook outputs."""
+
+KEY_FUNCTION = "apply_rope"
+"""The answer key's function a speed item is timed against."""
+_STEP_S = 60.0
+"""Time allowed for each untimed step (start, set-up, loading the student's function)."""
+
+
+class _Stop(Exception):
+    """The box stopped answering: died, timed out or replied nonsense."""
+
+    def __init__(self, reason: str, elapsed: float = 0.0, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.elapsed, self.timed_out = elapsed, timed_out
+
+
+class _Box:
+    """One timing box process, spoken to one JSON line at a time."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env,
+                                     start_new_session=True)
+        self._pending = b""
+        self.busy = False
+        self.ask(None, _STEP_S)  # "ready"
+
+    def ask(self, request: dict[str, Any] | None, timeout: float) -> tuple[dict[str, Any],
+                                                                         float]:
+        """Send a request; its reply and the seconds from sending to the reply's last byte."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        t0 = time.perf_counter()
+        if request is not None:
+            try:
+                self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+                self.proc.stdin.flush()
+            except OSError as exc:
+                raise _Stop(f"the timing process ended ({exc.strerror})") from exc
+        fd = self.proc.stdout.fileno()
+        self.busy = True
+        while b"\n" not in self._pending:
+            left = timeout - (time.perf_counter() - t0)
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise _Stop("timeout", time.perf_counter() - t0, timed_out=True)
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise _Stop("the timing process ended", time.perf_counter() - t0)
+            self._pending += chunk
+        elapsed = time.perf_counter() - t0
+        self.busy = False
+        line, self._pending = self._pending.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError as exc:
+            raise _Stop("the timing process replied nonsense") from exc
+        if not isinstance(reply, dict):
+            raise _Stop("the timing process replied nonsense")
+        return reply, elapsed
+
+    def close(self) -> None:
+        """End the process (and everything it started): at once if a call is still running,
+        else by closing its input."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=0 if self.busy else 2)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def box_command(kernel_argv: Sequence[str]) -> tuple[list[str], dict[str, str], str | None]:
+    """The timing box's command line, environment and private folder (to remove after), for
+    the sandbox the student's kernel runs in (its kernelspec's ``argv``)."""
+    argv = list(kernel_argv)
+    if len(argv) >= 4 and argv[1:3] == ["-m", "grader.sandbox"]:
+        runtime = tempfile.mkdtemp(prefix="rope-timebox-")
+        return [argv[0], "-m", "grader.sandbox", "--timebox", argv[3], runtime], dict(
+            os.environ), runtime
+    python = argv[0] if argv and os.path.isabs(argv[0]) else sys.executable
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return [python, "-m", "grader.timebox"], env, None
+
+
+def export_function(run: Run, item: str) -> str | None:
+    """The student's function, pickled in their kernel (base64), or None when it cannot be."""
+    outputs = run(f"__import__('grader.capture', fromlist=['_']).stopwatch_export({item!r})")
+    for output in outputs:
+        data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
+        capture = data.get(P.MIME)
+        if isinstance(capture, dict) and capture.get("item") == item:
+            function = capture.get("function")
+            return function if isinstance(function, str) else None
+    return None
+
+
+def _key_source() -> str:
+    from solutions import rope
+
+    return Path(rope.__file__).read_text(encoding="utf-8")
+
+
+def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnswer | None:
+    """Time the function ``grade(item, fn)`` handed over, side by side with the answer key in
+    one timing box; None when that cannot be set up (the caller then times it in place)."""
+    function = export_function(run, item)
+    if function is None:
+        return None
+    spec = probes.TIMINGS[item]
+    seed = secrets.randbelow(2**30)
+    argv, env, runtime = box_command(kernel_argv)
+    box = None
+    try:
+        with ThreadPoolExecutor(1) as pool:  # our copy of the input while the box builds its
+            ours = pool.submit(probes.timed_inputs, seed, spec.shape, spec.dtype)
+            try:
+                box = _Box(argv, env)
+                setup, _ = box.ask({"op": "setup", "seed": seed, "shape": list(spec.shape),
+                                    "dtype": spec.dtype}, _STEP_S)
+                key, _ = box.ask({"op": "key", "source": _key_source(),
+                                  "name": KEY_FUNCTION}, _STEP_S)
+            except _Stop:
+                return None
+            inputs = ours.result()
+        if not (setup.get("ok") and key.get("ok")):
+            return None
+        return _rounds(box, inputs, function, spec)
+    finally:
+        if box is not None:
+            box.close()
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:
+    got = reply.get("checksum")
+    return isinstance(got, float) and probes.checksums_agree(got, expected, scale)
+
+
+def _rounds(box: _Box, inputs: tuple[np.ndarray, np.ndarray, float], function: str,
+            spec: probes.TimingSpec) -> P.TimingAnswer | None:
+    """The key's rounds, then the student's, in the box; None when the key's own go wrong."""
+    reference: list[float] = []
+    try:
+        for counted in [False] + [True] * spec.repeats:
+            offset = 1 + secrets.randbelow(2**20)
+            reply, seconds = box.ask({"op": "call", "offset": offset}, _STEP_S)
+            if not counted and not _agrees(
+                    reply, stopwatch.key_checksum(inputs[0], inputs[1], offset), inputs[2]):
+                return None  # the box's key disagrees with ours: a grader fault
+            if counted:
+                reference.append(seconds)
+        gone, _ = box.ask({"op": "forget"}, _STEP_S)
+        loaded, _ = box.ask({"op": "load", "function": function}, _STEP_S)
+    except _Stop:
+        return None
+    if not (gone.get("ok") and loaded.get("ok")):
+        return None  # e.g. a module the box lacks: fall back to timing in the kernel
+    limit = spec.give_up * float(np.median(reference)) + 1.0
+    student: list[float] = []
+    timing = dict(reference_s=tuple(reference), shape=spec.shape, side_by_side=True)
+    for counted in [False] + [True] * spec.repeats:
+        offset = 1 + secrets.randbelow(2**20)
+        expected = stopwatch.key_checksum(inputs[0], inputs[1], offset)  # before, untimed
+        try:
+            reply, seconds = box.ask({"op": "call", "offset": offset}, limit)
+        except _Stop as stop:
+            if stop.timed_out:  # slower than the limit: that is all we need to know
+                return P.TimingAnswer((max(stop.elapsed, limit),), cut_off=True, **timing)
+            return P.TimingAnswer((), error=f"the function crashed its process ({stop})",
+                                  **timing)
+        if reply.get("error"):
+            return P.TimingAnswer((), error=str(reply["error"])[:300], **timing)
+        if not _agrees(reply, expected, inputs[2]):
+            return P.TimingAnswer((), wrong_output=True, **timing)
+        if counted:
+            student.append(seconds)
+    return P.TimingAnswer(tuple(student), **timing)

@@ -1,0 +1,108 @@
+"""The timing box: one fresh process that times the answer key, then the student's kernel.
+
+:mod:`grader.sidebyside` starts this module (``python -m grader.timebox``) inside the same
+bubblewrap sandbox as a student kernel and sends it one JSON request per line on stdin; each
+reply is one JSON line on a private copy of stdout.  The order of requests is what keeps the
+answer key away from student code:
+
+1. ``setup``: build the timed input from a seed drawn at grading time;
+2. ``key``: the answer key's source text, executed into a private namespace (no file of it
+   exists in the sandbox, no module of it is ever registered);
+3. ``call`` rounds on the key, each at positions from an offset first revealed in its request;
+4. ``forget``: drop the key and collect it, *before* any student code exists here;
+5. ``load``: the student's function, pickled in their kernel by cloudpickle;
+6. ``call`` rounds on the student's function.
+
+Both are timed in this one process, on the same array, by the grader's clock around each
+request.  Student code runs only after the key is gone, so it can neither call the key nor
+slow it down.  Each call returns the checksum of its output, which the grader checks against
+its own value.  Whatever student code prints goes to /dev/null.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader import probes
+
+Kernel = Callable[[np.ndarray, np.ndarray], Any]
+
+
+class _Box:
+    def __init__(self) -> None:
+        self.x: np.ndarray | None = None
+        self.weights: np.ndarray | None = None
+        self.fn: Kernel | None = None
+
+    def setup(self, seed: int, shape: list[int], dtype: str) -> dict[str, Any]:
+        self.x = probes.stopwatch_array(seed, tuple(shape), dtype)
+        self.weights = probes.stopwatch_array(seed + 1, probes.weights_shape(tuple(shape)),
+                                              dtype)
+        return {"ok": True}
+
+    def key(self, source: str, name: str) -> dict[str, Any]:
+        namespace: dict[str, Any] = {"__name__": "answer_key"}
+        exec(compile(source, "<answer key>", "exec"), namespace)  # the grader's own code
+        self.fn = namespace[name]
+        return {"ok": True}
+
+    def forget(self) -> dict[str, Any]:
+        self.fn = None
+        gc.collect()
+        return {"ok": True}
+
+    def load(self, function: str) -> dict[str, Any]:
+        import pickle
+
+        import cloudpickle  # noqa: F401 -- the pickle refers to it
+        try:
+            fn = pickle.loads(base64.b64decode(function))
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        if not callable(fn):
+            return {"error": f"TypeError: {type(fn).__name__} is not callable"}
+        self.fn = fn
+        return {"ok": True}
+
+    def call(self, offset: int) -> dict[str, Any]:
+        assert self.x is not None and self.weights is not None and self.fn is not None
+        try:
+            out = self.fn(self.x, probes.stopwatch_positions(self.x.shape[-2], offset))
+            shape = getattr(out, "shape", None)
+            if shape != self.x.shape:
+                return {"wrong_output": f"returned shape {shape}, expected {self.x.shape}"}
+            return {"checksum": probes.checksum(out, self.weights)}
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def main() -> None:
+    """Serve requests until stdin closes."""
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # student prints go nowhere, never into the replies
+    os.dup2(quiet, 2)
+    box = _Box()
+    handlers: dict[str, Callable[..., dict[str, Any]]] = {
+        "setup": box.setup, "key": box.key, "forget": box.forget, "load": box.load,
+        "call": box.call}
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.pop("op")
+        reply = handlers[op](**request)
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
