@@ -53,18 +53,28 @@ def value_at(expr: sp.Expr, point: Point) -> Value:
     if fast is not UNSURE:
         return sp.Float(fast, _EVAL_DIGITS)
     try:
-        v = sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point))
+        v = _real(sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point)))
+        # at a singular point (d = 4 in d/(d - 4)) evalf divides by a rounding residue and
+        # returns a huge number that moves with the precision: a second, finer evaluation
+        # tells it from a value
+        finer = None if v is None else _real(
+            sp.sympify(expr).evalf(_EVAL_DIGITS + 15, subs=dict(point)))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError, MemoryError,
             RecursionError):  # a power tower's value can outgrow memory
         return None
-    if not isinstance(v, sp.Number) or not v.is_finite or not v.is_real:
-        if isinstance(v, sp.Expr) and v.is_number and not isinstance(v, sp.Number):
-            re, im = v.as_real_imag()
-            if (isinstance(re, sp.Number) and re.is_finite and im.is_finite
-                    and abs(im) <= _ABS * (1 + abs(re))):
-                return sp.Float(re, _EVAL_DIGITS)
-        return None
-    return sp.Float(v, _EVAL_DIGITS)
+    return v if v is not None and finer is not None and close(v, finer) else None
+
+
+def _real(v: object) -> Value:
+    """An evalf result as a real Float (a rounding-residue imaginary part dropped), or None."""
+    if isinstance(v, sp.Number) and v.is_finite and v.is_real:
+        return sp.Float(v, _EVAL_DIGITS)
+    if isinstance(v, sp.Expr) and v.is_number and not isinstance(v, sp.Number):
+        re, im = v.as_real_imag()
+        if (isinstance(re, sp.Number) and re.is_finite and im.is_finite
+                and abs(im) <= _ABS * (1 + abs(re))):
+            return sp.Float(re, _EVAL_DIGITS)
+    return None
 
 
 def close(a: Value, b: Value) -> bool:

@@ -6,7 +6,9 @@ grader then starts a timing box (:mod:`grader.timebox`) in the same sandbox as t
 kernel, and drives it: the answer key's rounds first, then the key is dropped, then the
 student's function is loaded and timed on the same input, in the same process, with the
 grader's clock around each request.  Every timed result of the student's is checked against
-the checksum of the key's output, computed here (untimed) before the request is sent.
+the checksum of the key's output at that round's offset, which the grader draws and checks
+on its own copy of the input while the box starts; the box learns each offset only in its
+timed request.
 
 When the function cannot be pickled, or no box can start, :func:`time_kernel` returns None and
 the caller times the kernel in place instead (:mod:`grader.stopwatch`).
@@ -41,7 +43,9 @@ Run = Callable[[str], Sequence[Any]]
 KEY_FUNCTION = "apply_rope"
 """The answer key's function a speed item is timed against."""
 _STEP_S = 60.0
-"""Time allowed for each untimed step (start, set-up, loading the student's function)."""
+"""Time allowed for each untimed step of the grader's (start, set-up, the key's rounds)."""
+_LOAD_S = 20.0
+"""Time allowed for loading the student's function (unpickling runs student code)."""
 
 
 class _Stop(Exception):
@@ -142,6 +146,18 @@ def _key_source() -> str:
     return Path(rope.__file__).read_text(encoding="utf-8")
 
 
+def _offset() -> int:
+    return 1 + secrets.randbelow(2**20)
+
+
+def _prepare(seed: int, spec: probes.TimingSpec, offsets: Sequence[int]
+             ) -> tuple[float, list[float]]:
+    """Our copy of the timed input: its checksum scale, and the key's checksum at each
+    offset (drawn here, revealed to the box one request at a time)."""
+    x, weights, scale = probes.timed_inputs(seed, spec.shape, spec.dtype)
+    return scale, [stopwatch.key_checksum(x, weights, offset) for offset in offsets]
+
+
 def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnswer | None:
     """Time the function ``grade(item, fn)`` handed over, side by side with the answer key in
     one timing box; None when that cannot be set up (the caller then times it in place)."""
@@ -150,11 +166,12 @@ def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnsw
         return None
     spec = probes.TIMINGS[item]
     seed = secrets.randbelow(2**30)
+    offsets = [_offset() for _ in range(spec.repeats + 2)]  # the key's first, the student's
     argv, env, runtime = box_command(kernel_argv)
     box = None
     try:
-        with ThreadPoolExecutor(1) as pool:  # our copy of the input while the box builds its
-            ours = pool.submit(probes.timed_inputs, seed, spec.shape, spec.dtype)
+        with ThreadPoolExecutor(1) as pool:  # our checksums while the box starts and sets up
+            ours = pool.submit(_prepare, seed, spec, offsets)
             try:
                 box = _Box(argv, env)
                 setup, _ = box.ask({"op": "setup", "seed": seed, "shape": list(spec.shape),
@@ -163,10 +180,10 @@ def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnsw
                                   "name": KEY_FUNCTION}, _STEP_S)
             except _Stop:
                 return None
-            inputs = ours.result()
+            scale, expected = ours.result()
         if not (setup.get("ok") and key.get("ok")):
             return None
-        return _rounds(box, inputs, function, spec)
+        return _rounds(box, scale, list(zip(offsets, expected)), function, spec)
     finally:
         if box is not None:
             box.close()
@@ -179,21 +196,22 @@ def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:
     return isinstance(got, float) and probes.checksums_agree(got, expected, scale)
 
 
-def _rounds(box: _Box, inputs: tuple[np.ndarray, np.ndarray, float], function: str,
+def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: str,
             spec: probes.TimingSpec) -> P.TimingAnswer | None:
-    """The key's rounds, then the student's, in the box; None when the key's own go wrong."""
+    """The key's rounds, then the student's, in the box; None when the key's own go wrong.
+    ``checks`` are (offset, key's checksum): the first for the key's first round, the rest
+    for the student's rounds."""
     reference: list[float] = []
     try:
         for counted in [False] + [True] * spec.repeats:
-            offset = 1 + secrets.randbelow(2**20)
+            offset, expected = checks[0] if not counted else (_offset(), None)
             reply, seconds = box.ask({"op": "call", "offset": offset}, _STEP_S)
-            if not counted and not _agrees(
-                    reply, stopwatch.key_checksum(inputs[0], inputs[1], offset), inputs[2]):
+            if expected is not None and not _agrees(reply, expected, scale):
                 return None  # the box's key disagrees with ours: a grader fault
             if counted:
                 reference.append(seconds)
         gone, _ = box.ask({"op": "forget"}, _STEP_S)
-        loaded, _ = box.ask({"op": "load", "function": function}, _STEP_S)
+        loaded, _ = box.ask({"op": "load", "function": function}, _LOAD_S)
     except _Stop:
         return None
     if not (gone.get("ok") and loaded.get("ok")):
@@ -201,9 +219,7 @@ def _rounds(box: _Box, inputs: tuple[np.ndarray, np.ndarray, float], function: s
     limit = spec.give_up * float(np.median(reference)) + 1.0
     student: list[float] = []
     timing = dict(reference_s=tuple(reference), shape=spec.shape, side_by_side=True)
-    for counted in [False] + [True] * spec.repeats:
-        offset = 1 + secrets.randbelow(2**20)
-        expected = stopwatch.key_checksum(inputs[0], inputs[1], offset)  # before, untimed
+    for counted, (offset, expected) in zip([False] + [True] * spec.repeats, checks[1:]):
         try:
             reply, seconds = box.ask({"op": "call", "offset": offset}, limit)
         except _Stop as stop:
@@ -213,7 +229,7 @@ def _rounds(box: _Box, inputs: tuple[np.ndarray, np.ndarray, float], function: s
                                   **timing)
         if reply.get("error"):
             return P.TimingAnswer((), error=str(reply["error"])[:300], **timing)
-        if not _agrees(reply, expected, inputs[2]):
+        if not _agrees(reply, expected, scale):
             return P.TimingAnswer((), wrong_output=True, **timing)
         if counted:
             student.append(seconds)

@@ -46,3 +46,24 @@ def test_doubtful_values_are_left_to_evalf(expr: sp.Expr) -> None:
         assert not (oracle.is_real and oracle.is_finite and oracle.is_Number)
     else:
         assert abs(got - oracle) <= sp.Float(10) ** -30 * max(abs(oracle), 1)
+
+
+@pytest.mark.parametrize(("expr", "m_at"), [
+    (R ** (d / (d - 4)), 5), (d / (d - 4), 5), (sp.log(d - 4), 5), (sp.exp(1 / (d - 4)), 5),
+    (1 / (m - m_l), 3),
+], ids=str)
+def test_a_singular_point_has_no_value(expr: sp.Expr, m_at: int) -> None:
+    """At a point where the expression divides by zero (d = 4 in d/(d - 4), m = m_l), is
+    there no value, rather than evalf's huge number made of a rounding residue?"""
+    point = {d: sp.Integer(4), m: sp.Integer(m_at), m_l: sp.Integer(3)}
+    assert value_at(expr, point) is None
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    (sp.sqrt(d - 4) + 1, 1), (sp.I * (d - 4) + 1, 1), (R ** (d / (d - 2)), 1),
+    (sp.sin(sp.pi * d) + 2, 2),
+], ids=str)
+def test_a_regular_value_next_to_a_zero_is_kept(expr: sp.Expr, expected: int) -> None:
+    """Are values that merely involve a zero (sqrt(0), 0·I, 1**x, sin(4π)) still values?"""
+    point = {d: sp.Integer(4), m: sp.Integer(3), m_l: sp.Integer(3)}
+    assert value_at(expr, point) == pytest.approx(expected, abs=1e-30)
