@@ -143,8 +143,9 @@ class TimingSpec:
     """a small first try: a Python loop is caught here without timing the full workload
     (large enough that a request's messaging jitter, scaled up 16x, stays far below the
     give-up threshold)"""
-    repeats: int = 5
-    """timed rounds on the full workload (after one warm-up round); the median counts"""
+    repeats: int = 3
+    """timed rounds of each on the full workload (after one warm-up round each); the median
+    counts (3: one disturbed round cannot move it)"""
     give_up: float = 20.0
     """stop after the screening round when the student's kernel, scaled to the full workload,
     would take more than this many times the reference"""
@@ -189,8 +190,14 @@ def checksum(out: Any, weights: np.ndarray) -> float:
     The absolute value matters.  A linear checksum of a rotation could be had without
     rotating: rotation is linear, so heads could be summed first and each round's value read
     off a few numbers per frequency precomputed once.  Here every value must be computed."""
-    flat = np.abs(np.asarray(out)).reshape(-1, weights.size)
-    return float(np.sum(flat @ weights, dtype=np.float64))
+    flat = np.asarray(out).reshape(-1, weights.size)
+    w = weights.astype(np.result_type(flat.dtype, weights.dtype), copy=False)
+    block = np.empty_like(w)  # one block at a time: it stays in cache
+    total = 0.0
+    for row in flat:
+        np.abs(row, out=block)
+        total += float(block @ w)
+    return total
 
 
 CHECK_RTOL = 1e-7

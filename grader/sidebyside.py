@@ -202,21 +202,27 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
     ``checks`` are (offset, key's checksum): the first for the key's first round, the rest
     for the student's rounds."""
     reference: list[float] = []
+    overhead: list[float] = []  # computing the checksum, inside each timed request
     try:
         for counted in [False] + [True] * spec.repeats:
             offset, expected = checks[0] if not counted else (_offset(), None)
             reply, seconds = box.ask({"op": "call", "offset": offset}, _STEP_S)
             if expected is not None and not _agrees(reply, expected, scale):
                 return None  # the box's key disagrees with ours: a grader fault
+            took = reply.get("checksum_s")
+            if not isinstance(took, float) or not 0 <= took < seconds:
+                return None
             if counted:
-                reference.append(seconds)
+                reference.append(seconds - took)
+                overhead.append(took)
         gone, _ = box.ask({"op": "forget"}, _STEP_S)
         loaded, _ = box.ask({"op": "load", "function": function}, _LOAD_S)
     except _Stop:
         return None
     if not (gone.get("ok") and loaded.get("ok")):
         return None  # e.g. a module the box lacks: fall back to timing in the kernel
-    limit = spec.give_up * float(np.median(reference)) + 1.0
+    checksum_s = float(np.median(overhead))  # the key's, measured before student code ran
+    limit = spec.give_up * float(np.median(reference)) + checksum_s + 1.0
     student: list[float] = []
     timing = dict(reference_s=tuple(reference), shape=spec.shape, side_by_side=True)
     for counted, (offset, expected) in zip([False] + [True] * spec.repeats, checks[1:]):
@@ -224,7 +230,8 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
             reply, seconds = box.ask({"op": "call", "offset": offset}, limit)
         except _Stop as stop:
             if stop.timed_out:  # slower than the limit: that is all we need to know
-                return P.TimingAnswer((max(stop.elapsed, limit),), cut_off=True, **timing)
+                return P.TimingAnswer((max(stop.elapsed, limit) - checksum_s,), cut_off=True,
+                                      **timing)
             return P.TimingAnswer((), error=f"the function crashed its process ({stop})",
                                   **timing)
         if reply.get("error"):
@@ -232,5 +239,5 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
         if not _agrees(reply, expected, scale):
             return P.TimingAnswer((), wrong_output=True, **timing)
         if counted:
-            student.append(seconds)
+            student.append(max(seconds - checksum_s, 1e-6))
     return P.TimingAnswer(tuple(student), **timing)

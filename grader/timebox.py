@@ -16,7 +16,9 @@ answer key away from student code:
 Both are timed in this one process, on the same array, by the grader's clock around each
 request.  Student code runs only after the key is gone, so it can neither call the key nor
 slow it down.  Each call returns the checksum of its output, which the grader checks against
-its own value.  Whatever student code prints goes to /dev/null.
+its own value, and how long computing it took: the grader takes the key's (measured before
+any student code ran here, so to be trusted) off both sides' times.  Whatever student code
+prints goes to /dev/null.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import gc
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +82,9 @@ class _Box:
             shape = getattr(out, "shape", None)
             if shape != self.x.shape:
                 return {"wrong_output": f"returned shape {shape}, expected {self.x.shape}"}
-            return {"checksum": probes.checksum(out, self.weights)}
+            t0 = time.perf_counter()
+            checksum = probes.checksum(out, self.weights)
+            return {"checksum": checksum, "checksum_s": time.perf_counter() - t0}
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 

@@ -104,8 +104,8 @@ def test_the_checksum_is_not_linear() -> None:
 
 
 def test_the_answer_key_as_a_student_is_as_fast_as_itself(run) -> None:
-    """Does the answer key, timed as a student's kernel, earn every point, with five counted
-    rounds of each, both measured in one process?"""
+    """Does the answer key, timed as a student's kernel, earn every point, with the spec's
+    counted rounds of each, both measured in one process?"""
     record, j = _time(run, apply_rope)
     assert (j.fraction, j.tag) == (1.0, "ok")
     assert record.side_by_side and not record.cut_off
