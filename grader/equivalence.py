@@ -13,10 +13,11 @@ from enum import Enum
 from functools import lru_cache
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 
 from grader.domain import sample_points
 from grader.limits import CheckCrashed, CheckTimeout, call_with_timeout
-from grader.mpeval import UNSURE, fast_value
+from grader.mpeval import NO_VALUE, UNSURE, fast_value
 
 DIGITS = 30
 """Digits to which values must agree."""
@@ -50,15 +51,25 @@ def rationalise(expr: sp.Basic) -> sp.Basic:
 def value_at(expr: sp.Expr, point: Point) -> Value:
     """``expr`` at ``point`` to 45 digits, or None when it is not a finite real number."""
     fast = fast_value(expr, point, _EVAL_DIGITS)
+    if fast is NO_VALUE:
+        return None
     if fast is not UNSURE:
         return sp.Float(fast, _EVAL_DIGITS)
+    expr = sp.sympify(expr)
     try:
-        v = _real(sp.sympify(expr).evalf(_EVAL_DIGITS, subs=dict(point)))
-        # at a singular point (d = 4 in d/(d - 4)) evalf divides by a rounding residue and
-        # returns a huge number that moves with the precision: a second, finer evaluation
-        # tells it from a value
-        finer = None if v is None else _real(
-            sp.sympify(expr).evalf(_EVAL_DIGITS + 15, subs=dict(point)))
+        try:  # strict: every digit vouched for, or PrecisionExhausted
+            return _real(expr.evalf(_EVAL_DIGITS, subs=dict(point), strict=True))
+        except PrecisionExhausted:
+            pass
+        # a part evalf cannot tell from zero: sqrt(d - 4) + 1 at d = 4 is fine, but at a
+        # singular point (d = 4 in d/(d - 4)) evalf would divide by a rounding residue.  The
+        # point put in exactly shows a pole (zoo, nan); a second, finer evaluation of what is
+        # left shows digits that move with the precision
+        exact = expr.xreplace(dict(point))
+        if exact.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
+            return None
+        v = _real(exact.evalf(_EVAL_DIGITS))
+        finer = None if v is None else _real(exact.evalf(_EVAL_DIGITS + 15))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError, MemoryError,
             RecursionError):  # a power tower's value can outgrow memory
         return None
@@ -168,8 +179,8 @@ def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id:
     most points remain."""
     points = sample_points(item_id)
     needed = len(points) // 2 + 1  # most points must be defined
-    if where_defined:  # the solution is the grader's own, small: exact values are cheap
-        points = tuple(p for p in points if sp.sympify(solution).xreplace(p).is_finite)
+    if where_defined:  # the solution is the grader's own: its values are cached
+        points = tuple(p for p, v in zip(points, values(solution, item_id)) if v is not None)
 
     def sides_agree(value: sp.Expr) -> bool:  # each side on its own: no cancellation
         lhs, rhs = eq.lhs.subs(symbol, value), eq.rhs.subs(symbol, value)

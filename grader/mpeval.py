@@ -18,6 +18,10 @@ import sympy as sp
 
 UNSURE = object()
 """Returned when the fast walk cannot vouch for its value."""
+NO_VALUE = object()
+"""Returned when the expression has no finite value there: an explicit infinity (``oo``, as
+sympy's ``limit`` may leave in an answer) carried through to the result at both precisions
+(mpmath never overflows to infinity, and a pole raises instead)."""
 
 _FUNCTIONS: dict[type, Callable[..., Any]] = {
     sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
@@ -45,6 +49,8 @@ def _walk(e: sp.Basic, env: Mapping[sp.Symbol, Any]) -> Any:
         return +mpmath.pi
     if e is sp.E:
         return +mpmath.e
+    if e is sp.oo or e is sp.S.NegativeInfinity:
+        return mpmath.inf if e is sp.oo else -mpmath.inf
     if e.is_Add:
         return mpmath.fsum(_walk(a, env) for a in e.args)
     if e.is_Mul:
@@ -52,6 +58,11 @@ def _walk(e: sp.Basic, env: Mapping[sp.Symbol, Any]) -> Any:
     if e.is_Pow:
         base, exponent = _walk(e.base, env), _walk(e.exp, env)
         return mpmath.power(base, exponent)
+    if isinstance(e, sp.sign) and len(e.args) == 1:
+        arg = _walk(e.args[0], env)  # a sign is only sure far from zero (cancellation)
+        if not abs(arg) > mpmath.mpf(10) ** (-mpmath.mp.dps // 2):
+            raise _Unsupported("sign near zero")
+        return mpmath.sign(arg)
     func = _FUNCTIONS.get(type(e))
     if func is None or len(e.args) != 1:
         raise _Unsupported(type(e).__name__)
@@ -71,14 +82,18 @@ def _at(expr: sp.Basic, point: Mapping[sp.Symbol, sp.Expr], dps: int) -> Any:
 
 
 def fast_value(expr: sp.Basic, point: Mapping[sp.Symbol, sp.Expr], digits: int) -> Any:
-    """``expr`` at ``point`` as an mpmath real good to ``digits`` digits, or :data:`UNSURE`
-    when only ``evalf`` can tell (poles, complex values, cancellation, unknown functions)."""
+    """``expr`` at ``point`` as an mpmath real good to ``digits`` digits, :data:`NO_VALUE`
+    for an infinity, or :data:`UNSURE` when only ``evalf`` can tell (poles, complex values,
+    cancellation, unknown functions)."""
     try:
         low, high = (_at(expr, point, dps) for dps in _DPS)
     except (_Unsupported, ArithmeticError, ValueError, KeyError, TypeError, RecursionError,
             MemoryError):  # a pole, log(0), an unknown function, ...: let evalf tell
         return UNSURE
     with mpmath.workdps(_DPS[1]):
+        if not (mpmath.isfinite(low) or mpmath.isfinite(high)) and expr.has(
+                sp.oo, sp.S.NegativeInfinity):
+            return NO_VALUE
         if not (mpmath.isfinite(low) and mpmath.isfinite(high)):
             return UNSURE
         if isinstance(high, mpmath.mpc) or isinstance(low, mpmath.mpc):

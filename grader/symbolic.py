@@ -130,9 +130,10 @@ class ExprCheck:
     def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:
         """Judge an already-rebuilt expression."""
         names = _symbol_names(expr)
-        if names - set(self.variables):  # a symbol may cancel: (lam*b)**e/b**e uses no b
-            expr = sp.simplify(sp.expand_power_base(expr, force=True))
-            for sym in sorted(expr.free_symbols, key=str):  # or cancel only in value
+        if names - set(self.variables):  # a symbol may cancel: (lam*b)**e/b**e uses no b,
+            # nor exp(log(b**e*m/m_l)/e)/b, which no simplification undoes: tested in value
+            expr = sp.expand_power_base(expr, force=True)
+            for sym in sorted(expr.free_symbols, key=str):
                 if sym.name not in self.variables:
                     expr = eqv.drop_unused(expr, sym, item_id) or expr
             names = _symbol_names(expr)

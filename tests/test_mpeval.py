@@ -7,7 +7,7 @@ import sympy as sp
 
 from grader.domain import sample_points
 from grader.equivalence import value_at
-from grader.mpeval import UNSURE, fast_value
+from grader.mpeval import NO_VALUE, UNSURE, fast_value
 from solutions.derivation import LAM, b, d, lam, m, m_l
 
 R = m / m_l
@@ -34,7 +34,8 @@ def test_fast_values_match_evalf_to_40_digits(expr: sp.Expr) -> None:
 @pytest.mark.parametrize("expr", [
     sp.exp(m) + R - sp.exp(m + sp.Rational(1, 10**70)),  # cancellation beyond 60 digits
     (-m) ** sp.Rational(1, 3),  # complex on the way
-    sp.sign(m - m_l), sp.zoo * m, sp.log(m - m),  # unknown functions, infinities
+    sp.sign(sp.log(m) - sp.log(m + sp.Rational(1, 10**70))),  # a sign too near zero
+    sp.gamma(R), sp.zoo * m, sp.log(m - m),  # unknown functions, infinities
 ], ids=str)
 def test_doubtful_values_are_left_to_evalf(expr: sp.Expr) -> None:
     """Does the fast walk decline (UNSURE) where it cannot vouch for its digits, and does
@@ -67,3 +68,21 @@ def test_a_regular_value_next_to_a_zero_is_kept(expr: sp.Expr, expected: int) ->
     """Are values that merely involve a zero (sqrt(0), 0·I, 1**x, sin(4π)) still values?"""
     point = {d: sp.Integer(4), m: sp.Integer(3), m_l: sp.Integer(3)}
     assert value_at(expr, point) == pytest.approx(expected, abs=1e-30)
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    (sp.exp(sp.oo * sp.sign(sp.log(sp.sqrt(m) / sp.sqrt(m_l)))), None),  # sympy's limit, left
+    (sp.oo * (R - 1), None), (sp.exp(-sp.oo) + R, "R"), (sp.atan(sp.oo * R), "pi/2"),
+], ids=str)
+def test_infinities_are_walked_like_evalf(expr: sp.Expr, expected: str | None) -> None:
+    """Does the fast walk give an explicit infinity the value evalf gives it (none, for oo,
+    nan; a number, for exp(-oo) or atan(oo)), without falling back to evalf?"""
+    point = sample_points("lam_solution")[0]
+    fast = fast_value(expr, point, 45)
+    assert fast is not UNSURE
+    oracle = expr.evalf(45, subs=dict(point))
+    if expected is None:
+        assert fast is NO_VALUE and value_at(expr, point) is None
+        assert not (oracle.is_finite and oracle.is_real)
+    else:
+        assert abs(value_at(expr, point) - oracle) <= sp.Float(10) ** -40
