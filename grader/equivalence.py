@@ -65,11 +65,11 @@ def value_at(expr: sp.Expr, point: Point) -> Value:
         # singular point (d = 4 in d/(d - 4)) evalf would divide by a rounding residue.  The
         # point put in exactly shows a pole (zoo, nan); a second, finer evaluation of what is
         # left shows digits that move with the precision
-        exact = expr.xreplace(dict(point))
-        if exact.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
+        if expr.xreplace(dict(point)).has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
             return None
-        v = _real(exact.evalf(_EVAL_DIGITS))
-        finer = None if v is None else _real(exact.evalf(_EVAL_DIGITS + 15))
+        v = _real(expr.evalf(_EVAL_DIGITS, subs=dict(point)))
+        finer = None if v is None else _real(
+            expr.evalf(_EVAL_DIGITS + 15, subs=dict(point)))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError, MemoryError,
             RecursionError):  # a power tower's value can outgrow memory
         return None

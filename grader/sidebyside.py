@@ -236,8 +236,8 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
                                   **timing)
         if reply.get("error"):
             return P.TimingAnswer((), error=str(reply["error"])[:300], **timing)
-        if not _agrees(reply, expected, scale):
-            return P.TimingAnswer((), wrong_output=True, **timing)
+        if not _agrees(reply, expected, scale) or reply.get("dtype") != spec.dtype:
+            return P.TimingAnswer((), wrong_output=True, **timing)  # values, or x's dtype
         if counted:
             student.append(max(seconds - checksum_s, 1e-6))
     return P.TimingAnswer(tuple(student), **timing)

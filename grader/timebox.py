@@ -84,7 +84,8 @@ class _Box:
                 return {"wrong_output": f"returned shape {shape}, expected {self.x.shape}"}
             t0 = time.perf_counter()
             checksum = probes.checksum(out, self.weights)
-            return {"checksum": checksum, "checksum_s": time.perf_counter() - t0}
+            return {"checksum": checksum, "checksum_s": time.perf_counter() - t0,
+                    "dtype": str(getattr(out, "dtype", ""))}
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 

@@ -134,11 +134,13 @@ def test_a_python_loop_is_stopped_at_the_limit(run) -> None:
     "def apply_rope(x, positions, base=10000.0):\n    return x",
     "def apply_rope(x, positions, base=10000.0):\n    return x[..., :4]",
     HALF_ROPE,
+    "def apply_rope(x, positions, base=10000.0):\n"
+    "    return key(x, positions).astype(np.float64)",
 ])
 def test_a_fast_wrong_kernel_earns_nothing(run, source) -> None:
-    """Does a kernel with wrong values (its input back, a wrong shape, the other layout) get
-    no speed points?"""
-    record, j = _time(run, student(source))
+    """Does a kernel with a wrong result (its input back, a wrong shape, the other layout,
+    float64 for a float32 input) get no speed points?"""
+    record, j = _time(run, student(source, key=apply_rope))
     assert record.wrong_output
     assert (j.fraction, j.tag) == (0.0, "wrong_values")
 
