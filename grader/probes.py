@@ -206,13 +206,19 @@ float32 rounding moves it by about 1e-10 of it; a wrong sign, layout or float32 
 these positions by 1e-6 to 1e-4."""
 
 
+def timed_arrays(seed: int, shape: tuple[int, ...], dtype: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The timed input and the checksum's weights, as every side builds them from a seed."""
+    return (stopwatch_array(seed, shape, dtype),
+            stopwatch_array(seed + 1, weights_shape(shape), dtype))
+
+
 def timed_inputs(seed: int, shape: tuple[int, ...], dtype: str
                  ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The timed input, the checksum's weights, and the scale :data:`CHECK_RTOL` is a share
-    of: the weights (repeated) have norm |w|·sqrt(repeats), and |out| = |x| (a rotation keeps
-    every pair's length), so |checksum| <= their product."""
-    x = stopwatch_array(seed, shape, dtype)
-    weights = stopwatch_array(seed + 1, weights_shape(shape), dtype)
+    """:func:`timed_arrays` and the scale :data:`CHECK_RTOL` is a share of: the weights
+    (repeated) have norm |w|·sqrt(repeats), and |out| = |x| (a rotation keeps every pair's
+    length), so |checksum| <= their product."""
+    x, weights = timed_arrays(seed, shape, dtype)
     repeats = x.size // weights.size
     return x, weights, float(np.linalg.norm(weights) * repeats**0.5 * np.linalg.norm(x))
 

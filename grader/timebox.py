@@ -46,9 +46,7 @@ class _Box:
         self.fn: Kernel | None = None
 
     def setup(self, seed: int, shape: list[int], dtype: str) -> dict[str, Any]:
-        self.x = probes.stopwatch_array(seed, tuple(shape), dtype)
-        self.weights = probes.stopwatch_array(seed + 1, probes.weights_shape(tuple(shape)),
-                                              dtype)
+        self.x, self.weights = probes.timed_arrays(seed, tuple(shape), dtype)
         return {"ok": True}
 
     def key(self, source: str, name: str) -> dict[str, Any]:
