@@ -9,7 +9,10 @@ are taken around each phase by wrapping, in this process only:
 * every nbconvert preprocessor's ``__call__`` (nbgrader's sanitising and grading passes);
 * nbclient's ``start_new_kernel`` (launcher, sandbox, kernel process), ``start_new_kernel_client``
   (until the kernel answers), ``execute_cell`` (each cell, by kind) and ``_cleanup_kernel``;
-* ``grader.scoring.judge`` and the forked, time-limited check inside it (``call_with_timeout``).
+* ``grader.scoring.judge_all`` and the forked, time-limited checks inside it (``run_each``),
+  and the checks judged early, in a grader thread (``grader.limits.Worker.call``);
+* the speed item's timing box: its start-up and our checksums (a grader thread), and the
+  timed rounds (``TimingBox.time``).
 
 Kernel-side imports are timed separately, in the student environment's python.
 """
@@ -29,6 +32,7 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import warnings  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -74,8 +78,10 @@ class Recorder:
             t0 = time.perf_counter()
             try:
                 return orig(*args, **kwargs)
-            finally:
-                self.events.append((phase, label(*args, **kwargs), time.perf_counter() - t0))
+            finally:  # work in a grader thread overlaps the cells: kept apart
+                where = "" if threading.current_thread() is threading.main_thread() else BG
+                self.events.append((where + phase, label(*args, **kwargs),
+                                    time.perf_counter() - t0))
 
         setattr(owner, name, timed)
 
@@ -85,6 +91,8 @@ class Recorder:
 
 
 SCRATCH = "speed timing: grader requests in the kernel"
+BG = "background: "
+"""Prefix of a phase that ran in a grader thread, while the notebook's cells ran."""
 
 
 def _cell_kind(cell: Any) -> str:
@@ -105,7 +113,7 @@ def instrument(rec: Recorder) -> None:
     from nbconvert.preprocessors.base import Preprocessor
     from nbgrader.apps import NbGraderAPI
 
-    from grader import scoring, sidebyside, stopwatch
+    from grader import limits, scoring, sidebyside, stopwatch
 
     rec.wrap(NbGraderAPI, "autograde", "nbgrader autograde")
     rec.wrap(Preprocessor, "__call__", "preprocessor",  # nbgrader's Execute, or a subclass
@@ -119,7 +127,10 @@ def instrument(rec: Recorder) -> None:
              f"{cell.get('metadata', {}).get('nbgrader', {}).get('grade_id', '')}")
     rec.wrap(scoring, "judge_all", "judge", lambda pending, *a, **k: str(len(pending)))
     rec.wrap(scoring, "run_each", "forked check")
-    rec.wrap(sidebyside, "time_kernel", "speed timing")
+    rec.wrap(limits.Worker, "call", "judge", lambda *a, **k: "1")  # early, in the background
+    rec.wrap(sidebyside.TimingBox, "time", "speed timing")  # the box was started ahead
+    rec.wrap(sidebyside.TimingBox, "_start", "timing box start-up")
+    rec.wrap(sidebyside, "_prepare", "answer-key checksums")
     rec.wrap(stopwatch, "time_kernel", "speed timing")
 
 
@@ -155,16 +166,21 @@ def breakdown(events: list[tuple[str, str, float]], job_seconds: float) -> dict[
               ("speed timing: timing box, answer-key checksums", speed),
               ("Execute: nbclient bookkeeping (messages, outputs)", execute - in_execute),
               ("checks: warm-up (answer-key tables, reference timing)", judge_total - forked),
-              ("checks: forked, time-limited judging (one process per notebook)", forked),
+              ("checks: forked, time-limited judging left for the end", forked),
               ("ScoreCaptures: reading captures, writing verdicts", score - judge_total),
               ("nbgrader: other preprocessors", preprocessors - execute - score),
               ("nbgrader: gradebook, files, conversion", autograde - preprocessors),
               ("run_job: scratch course, report, gradebook read", job_seconds - autograde)]
-    return {"total": job_seconds, "phases": phases,
+    background = [("checks judged while the cells ran (forked, time-limited)",
+                   total(BG + "judge")),
+                  ("timing box start-up (box, input, answer key)",
+                   total(BG + "timing box start-up")),
+                  ("answer-key checksums for the timed rounds", total(BG + "answer-key checksums"))]
+    return {"total": job_seconds, "phases": phases, "background": background,
             "slow_cells": sorted(slow, reverse=True)[:5],
             "slow_preprocessors": sorted(((s, lab) for lab, s in others.items()),
                                          reverse=True)[:6],
-            "checks": sum(int(lab) for lab, _s in judges)}
+            "checks": sum(int(lab) for p, lab, _s in events if p in ("judge", BG + "judge"))}
 
 
 def kernel_imports(python: str, mpl: Path) -> list[tuple[str, float]]:

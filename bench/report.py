@@ -143,6 +143,9 @@ def profile_section(prof: dict[str, Any], whatif: dict[str, list[float]] | None)
     for i, name in enumerate(names):
         rows.append((name, *(f"{j['phases'][i][1]:.2f}" for j in jobs)))
     rows.append(("**total (run_job)**", *(f"**{j['total']:.2f}**" for j in jobs)))
+    for i, (name, _s) in enumerate(jobs[0].get("background", [])):
+        rows.append((f"*in the background: {name}*",
+                     *(f"*{j['background'][i][1]:.2f}*" for j in jobs)))
     imports = sum(s for _l, s in prof["imports"])
     out = [
         "### Where the time goes: one grading job", "",
@@ -156,7 +159,10 @@ def profile_section(prof: dict[str, Any], whatif: dict[str, list[float]] | None)
             "The grader now runs **every job in a fresh process** forked from a forkserver that "
             "preloaded the imports, so every job pays the *cold* column; *warm* is what a "
             "long-lived worker would pay. " if prof.get("runner") == "per-job process" else "")
-        + "Seconds; the phases add up to the total.", "",
+        + "Seconds; the phases add up to the total. Rows in italics ran in grader threads "
+        "*while* the student's cells ran (a forked check process, the timing box): they "
+        "overlap the phases above and are not part of the total; only what was left when "
+        "the notebook had finished counts above.", "",
         table(["phase (s)", *heads], rows), "",
         "Slowest cells and other nbgrader preprocessors per job: " + "; ".join(
             f"*{j['when']} {j['assignment']}*: "

@@ -6,7 +6,8 @@ waits on a pipe, never on the child's good will.
 
 :func:`run_each` runs a batch of calls one after another in one child, each with its own
 limit: a notebook's checks cost one fork, not one each.  A call that times out or kills the
-child is charged to that call alone; the rest go on in a fresh child.
+child is charged to that call alone; the rest go on in a fresh child.  :class:`Worker` does
+the same for calls that arrive one at a time.
 """
 
 from __future__ import annotations
@@ -54,19 +55,23 @@ class Outcome(Generic[T]):
         raise RuntimeError(self.message)
 
 
+def _reply(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
+    """The pickled ``(status, value)`` of ``fn(*args)``; every failure is reported."""
+    try:
+        payload: tuple[str, Any] = ("ok", fn(*args))
+    except BaseException as exc:  # report every failure to the parent
+        payload = ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
+        traceback.clear_frames(exc.__traceback__)
+    try:
+        return pickle.dumps(payload)
+    except Exception as exc:  # an unpicklable result is this call's failure
+        return pickle.dumps(("crashed", f"unpicklable result: {exc}"[:500]))
+
+
 def _child(conn: Any, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> None:
     try:
         for args in calls:
-            try:
-                payload: tuple[str, Any] = ("ok", fn(*args))
-            except BaseException as exc:  # report every failure to the parent
-                payload = ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
-                traceback.clear_frames(exc.__traceback__)
-            try:
-                data = pickle.dumps(payload)
-            except Exception as exc:  # an unpicklable result is this call's failure
-                data = pickle.dumps(("crashed", f"unpicklable result: {exc}"[:500]))
-            conn.send_bytes(data)
+            conn.send_bytes(_reply(fn, args))
     except BaseException:
         pass
     finally:
@@ -106,6 +111,71 @@ def run_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]],
             proc.join(1.0)
             recv.close()
     return outcomes
+
+
+def _serve(conn: Any, parent_end: Any, fn: Callable[..., Any]) -> None:
+    """A :class:`Worker`'s child: reply to every pickled ``args`` received until the pipe
+    closes (the parent's end, inherited by the fork, is closed here first, or it never
+    would)."""
+    parent_end.close()
+    try:
+        while True:
+            try:
+                args = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            conn.send_bytes(_reply(fn, args))
+    except BaseException:
+        pass
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+class Worker(Generic[T]):
+    """:func:`run_each` for calls that arrive one at a time: one forked child serves them in
+    order, each ``args`` pickled to it and each call limited to ``seconds``.  A call that
+    times out or kills the child is charged to that call alone; the next call forks a fresh
+    child.  The child is forked at the first call, so it holds the parent's state of then."""
+
+    def __init__(self, fn: Callable[..., T], seconds: float = DEFAULT_SECONDS) -> None:
+        self.fn, self.seconds = fn, seconds
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def call(self, *args: Any) -> Outcome[T]:
+        """``fn(*args)`` in the child, or how it failed."""
+        if self._proc is None:
+            ctx = mp.get_context("fork")
+            self._conn, child = ctx.Pipe(duplex=True)
+            self._proc = ctx.Process(target=_serve, args=(child, self._conn, self.fn),
+                                     daemon=False)
+            self._proc.start()
+            child.close()
+        try:
+            self._conn.send_bytes(pickle.dumps(args))
+            if not self._conn.poll(self.seconds):
+                self.close(kill=True)
+                return Outcome("timeout", message=f"no result within {self.seconds:g} s")
+            status, value = pickle.loads(self._conn.recv_bytes())
+        except (EOFError, OSError):
+            self._proc.join(1.0)
+            code = self._proc.exitcode
+            self.close(kill=True)
+            return Outcome("crashed", message=f"the checking process died (exit code {code})")
+        return Outcome("ok", value) if status == "ok" else Outcome(status, message=value)
+
+    def close(self, kill: bool = False) -> None:
+        """End the child: it ends once its pipe is closed, or at once with ``kill``."""
+        if self._proc is None:
+            return
+        self._conn.close()
+        if not kill:
+            self._proc.join(2.0)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(1.0)
+        self._proc = self._conn = None
 
 
 def call_with_timeout(fn: Callable[..., T], *args: Any, seconds: float = DEFAULT_SECONDS) -> T:

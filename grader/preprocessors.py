@@ -9,6 +9,7 @@ sanitising), ``CappedExecute`` and ``LimitOutputSize`` (output volume, in charac
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -19,9 +20,10 @@ from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer
 
+from grader import earlyjudge, probes, scoring, sidebyside, stopwatch
 from grader import payload as P
-from grader import probes, scoring, sidebyside, stopwatch
-from grader.items import DEFAULT_PARAMS
+from grader.items import DEFAULT_PARAMS, Item
+from grader.results import Judgement
 
 
 class ScoreCaptures(NbGraderPreprocessor):
@@ -45,9 +47,17 @@ class ScoreCaptures(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
                    ) -> tuple[NotebookNode, ResourcesDict]:
         """Score every registry cell (other cells pass through unchanged), all of them
-        judged in one checking process."""
-        for cell, result in zip(nb.cells, scoring.score_cells(nb.cells, self.params,
-                                                              self.check_timeout)):
+        judged in one checking process, except the answers ``CappedExecute`` had judged
+        while the notebook ran (with the same parameters and limit)."""
+        judge = resources.get(earlyjudge.RESOURCE) if isinstance(resources, dict) else None
+
+        def early(item: Item, answer: P.Answer) -> Judgement | None:
+            return judge.judgement(item, answer, self.params, self.check_timeout)
+
+        results = scoring.score_cells(nb.cells, self.params, self.check_timeout,
+                                      early if isinstance(judge, earlyjudge.EarlyJudge)
+                                      else None)
+        for cell, result in zip(nb.cells, results):
             if result is not None:
                 scoring.write_result(cell, result)
                 self.log.info("%s: %s/%s [%s]", result.item, result.score, result.max_score,
@@ -180,9 +190,40 @@ class CappedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict | None = None,
                    km: object = None) -> tuple[NotebookNode, ResourcesDict]:
-        """Execute the notebook with a fresh per-cell output budget."""
+        """Execute the notebook with a fresh per-cell output budget.  A timing box for each
+        speed item the notebook grades starts now, so that its start-up overlaps the
+        student's cells (it is closed at the end, used or not)."""
         self._chars: dict[int, int] = {}
-        return super().preprocess(nb, resources, km)
+        self._boxes: dict[str, sidebyside.TimingBox] = {}
+        self._boxes_started = False
+        self._early = earlyjudge.EarlyJudge(*self._scoring_config())
+        if isinstance(resources, dict):
+            resources[earlyjudge.RESOURCE] = self._early
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._early.close()
+            for box in self._boxes.values():
+                box.close()
+
+    def _scoring_config(self) -> tuple[dict, float]:
+        """The parameters and time limit ``ScoreCaptures`` is configured with: answers are
+        judged early under those (``ScoreCaptures`` ignores any judged otherwise)."""
+        section = self.config.get("ScoreCaptures") or {}
+        params, seconds = (section.get("params", DEFAULT_PARAMS),
+                           section.get("check_timeout", scoring.CHECK_SECONDS))
+        if not isinstance(params, Mapping) or not isinstance(seconds, (int, float)):
+            return {}, -1.0  # set some other way: ScoreCaptures will judge everything itself
+        return dict(params), float(seconds)
+
+    def _start_boxes(self) -> None:
+        """Start a timing box for every speed item among the notebook's graded cells."""
+        spec = getattr(self.km, "kernel_spec", None)
+        argv = getattr(spec, "argv", None) or []
+        for cell in self.nb.cells:
+            item = scoring.registry_item(cell)
+            if item is not None and item.id in probes.TIMINGS and item.id not in self._boxes:
+                self._boxes[item.id] = sidebyside.TimingBox(item.id, argv)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
                         ) -> tuple[NotebookNode, ResourcesDict]:
@@ -192,17 +233,27 @@ class CappedExecute(Execute):
         metadata.
         Whatever ``rope_course`` metadata a submitted cell carried is dropped first."""
         cell.get("metadata", {}).pop("rope_course", None)
+        if not self._boxes_started and self.km is not None:  # the kernel's sandbox is known
+            self._boxes_started = True
+            self._start_boxes()
         cell, resources = super().preprocess_cell(cell, resources, index)
         item = scoring.registry_item(cell)
-        if item is not None and item.id in probes.TIMINGS and isinstance(
-                scoring.find_capture(cell, item.id), P.CallsAnswer):
+        if item is None:
+            return cell, resources
+        answer = scoring.find_capture(cell, item.id)
+        if item.id not in probes.TIMINGS and not isinstance(answer, str):
+            self._early.submit(item, answer)  # judged while the next cells run
+        if item.id in probes.TIMINGS and isinstance(answer, P.CallsAnswer):
             def run(code: str) -> list[NotebookNode]:
                 return self._scratch(code, index)
 
-            spec = getattr(self.km, "kernel_spec", None)
-            record = (sidebyside.time_kernel(run, item.id, getattr(spec, "argv", None) or [])
-                      or stopwatch.time_kernel(run, item.id))
+            box = self._boxes.pop(item.id, None)
+            record = box.time(run) if box is not None else None
+            if box is not None:
+                box.close()
+            record = record or stopwatch.time_kernel(run, item.id)
             cell.metadata["rope_course"] = {scoring.TIMING_KEY: P.to_json(record)}
+            self._early.submit(item, record)
         return cell, resources
 
     def _scratch(self, code: str, index: int) -> list[NotebookNode]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nbformat import NotebookNode
@@ -96,18 +96,20 @@ def judge_all(pending: Sequence[tuple[Item, P.Answer]],
         warnings.simplefilter("ignore")
         for item, _ in pending:  # the answer key's side, cached in this process
             item.check.warm(item.id, params)
-        outcomes = run_each(_check, [(item, answer, params) for item, answer in pending],
+        outcomes = run_each(check_answer, [(item, answer, params) for item, answer in pending],
                             seconds)
-    return [_judgement(o) for o in outcomes]
+    return [outcome_judgement(o) for o in outcomes]
 
 
-def _check(item: Item, answer: P.Answer, params: Mapping[str, Any]) -> Judgement:
+def check_answer(item: Item, answer: P.Answer, params: Mapping[str, Any]) -> Judgement:
+    """The item's check of one answer, warnings silenced (run in a forked child)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return item.check.judge(answer, item.id, params)
 
 
-def _judgement(outcome: Outcome[Judgement]) -> Judgement:
+def outcome_judgement(outcome: Outcome[Judgement]) -> Judgement:
+    """The judgement a checking call ended with: its value, or too_complex / grader_error."""
     if outcome.status == "ok" and outcome.value is not None:
         return outcome.value
     if outcome.status == "timeout":
@@ -134,10 +136,13 @@ def missing(item: Item, reason: str) -> Judgement:
 
 
 def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAULT_PARAMS,
-                seconds: float = CHECK_SECONDS) -> list[ItemResult | None]:
+                seconds: float = CHECK_SECONDS,
+                early: Callable[[Item, P.Answer], Judgement | None] | None = None,
+                ) -> list[ItemResult | None]:
     """Judge every hidden-test cell of the registry (all in one checking process); None for
     any other cell.  The points come from the cell's nbgrader metadata, which the gradebook
-    restored."""
+    restored.  ``early`` gives the judgement of an answer already judged while the notebook
+    ran (:mod:`grader.earlyjudge`), or None; only the other answers are judged here."""
     found: list[tuple[Item, float, P.Answer | str] | None] = []
     for cell in cells:
         item = registry_item(cell)
@@ -149,15 +154,18 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
             answer = timing_record(cell)
         found.append((item, float(cell["metadata"]["nbgrader"].get("points", item.points)),
                       answer))
-    pending = [(f[0], f[2]) for f in found if f is not None and not isinstance(f[2], str)]
+    known = [None if f is None or isinstance(f[2], str) or early is None else early(f[0], f[2])
+             for f in found]
+    pending = [(f[0], f[2]) for f, k in zip(found, known)
+               if f is not None and not isinstance(f[2], str) and k is None]
     judged = iter(judge_all(pending, params, seconds) if pending else [])
     results: list[ItemResult | None] = []
-    for f in found:
+    for f, k in zip(found, known):
         if f is None:
             results.append(None)
             continue
         item, points, answer = f
-        judgement = missing(item, answer) if isinstance(answer, str) else next(judged)
+        judgement = missing(item, answer) if isinstance(answer, str) else k or next(judged)
         results.append(ItemResult.from_judgement(item.id, points, judgement))
     return results
 

@@ -65,7 +65,6 @@ class _Box:
                                      start_new_session=True)
         self._pending = b""
         self.busy = False
-        self.ask(None, _STEP_S)  # "ready"
 
     def ask(self, request: dict[str, Any] | None, timeout: float) -> tuple[dict[str, Any],
                                                                          float]:
@@ -76,8 +75,8 @@ class _Box:
             try:
                 self.proc.stdin.write(json.dumps(request).encode() + b"\n")
                 self.proc.stdin.flush()
-            except OSError as exc:
-                raise _Stop(f"the timing process ended ({exc.strerror})") from exc
+            except (OSError, ValueError) as exc:  # ValueError: closed meanwhile
+                raise _Stop(f"the timing process ended ({exc})") from exc
         fd = self.proc.stdout.fileno()
         self.busy = True
         while b"\n" not in self._pending:
@@ -100,8 +99,8 @@ class _Box:
         return reply, elapsed
 
     def close(self) -> None:
-        """End the process (and everything it started): at once if a call is still running,
-        else by closing its input."""
+        """End the process (and everything it started): at once if a request is still
+        waiting for its reply, else by closing its input."""
         with contextlib.suppress(OSError):
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -158,37 +157,84 @@ def _prepare(seed: int, spec: probes.TimingSpec, offsets: Sequence[int]
     return scale, [stopwatch.key_checksum(x, weights, offset) for offset in offsets]
 
 
+class TimingBox:
+    """A timing box for one speed item, started ahead of need: in a background thread (while
+    the student's notebook runs) the box starts, builds its input and loads the answer key,
+    and then the grader computes its checksums.  :meth:`time` then only exports the
+    student's function and runs the timed rounds.  Close it (or use it as a context manager)
+    to end the box, used or not."""
+
+    def __init__(self, item: str, kernel_argv: Sequence[str]) -> None:
+        self.item, self.spec = item, probes.TIMINGS[item]
+        self._seed = secrets.randbelow(2**30)
+        self._offsets = [_offset() for _ in range(self.spec.repeats + 2)]  # key's 1st, student's
+        self._argv, self._env, self._runtime = box_command(kernel_argv)
+        self._box: _Box | None = None
+        self._closed = False
+        # one thread, one step after the other: with the student's kernel running, the box's
+        # start-up and our checksums take the other core in turn rather than share it
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="timing-box")
+        self._ready = self._pool.submit(self._start)
+        self._ours = self._pool.submit(_prepare, self._seed, self.spec, self._offsets)
+
+    def _start(self) -> bool:
+        """Start the box, build its input and load the key; False when any of it fails."""
+        try:
+            self._box = box = _Box(self._argv, self._env)
+        except OSError:
+            return False
+        try:
+            if self._closed:  # closed while starting: nothing will use it
+                return False
+            box.ask(None, _STEP_S)  # "ready"
+            setup, _ = box.ask({"op": "setup", "seed": self._seed,
+                                "shape": list(self.spec.shape), "dtype": self.spec.dtype},
+                               _STEP_S)
+            key, _ = box.ask({"op": "key", "source": _key_source(), "name": KEY_FUNCTION},
+                             _STEP_S)
+        except _Stop:
+            return False
+        return bool(setup.get("ok") and key.get("ok"))
+
+    def time(self, run: Run) -> P.TimingAnswer | None:
+        """Time the function ``grade(item, fn)`` handed over in the student's kernel, side by
+        side with the answer key; None when that cannot be done here (the caller then times
+        it in place)."""
+        function = export_function(run, self.item)
+        if function is None or self._closed:
+            return None
+        scale, expected = self._ours.result()
+        if not self._ready.result() or self._box is None:
+            return None
+        return _rounds(self._box, scale, list(zip(self._offsets, expected)), function,
+                       self.spec)
+
+    def close(self) -> None:
+        """End the box, at once if it is still starting, and remove its private folder."""
+        self._closed = True
+        if self._box is not None and not self._ready.done():
+            self._box.close()  # a start in progress ends with the process
+        with contextlib.suppress(Exception):
+            self._ready.result()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._box is not None:
+            self._box.close()
+        if self._runtime is not None:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+
+    def __enter__(self) -> TimingBox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnswer | None:
     """Time the function ``grade(item, fn)`` handed over, side by side with the answer key in
-    one timing box; None when that cannot be set up (the caller then times it in place)."""
-    function = export_function(run, item)
-    if function is None:
-        return None
-    spec = probes.TIMINGS[item]
-    seed = secrets.randbelow(2**30)
-    offsets = [_offset() for _ in range(spec.repeats + 2)]  # the key's first, the student's
-    argv, env, runtime = box_command(kernel_argv)
-    box = None
-    try:
-        with ThreadPoolExecutor(1) as pool:  # our checksums while the box starts and sets up
-            ours = pool.submit(_prepare, seed, spec, offsets)
-            try:
-                box = _Box(argv, env)
-                setup, _ = box.ask({"op": "setup", "seed": seed, "shape": list(spec.shape),
-                                    "dtype": spec.dtype}, _STEP_S)
-                key, _ = box.ask({"op": "key", "source": _key_source(),
-                                  "name": KEY_FUNCTION}, _STEP_S)
-            except _Stop:
-                return None
-            scale, expected = ours.result()
-        if not (setup.get("ok") and key.get("ok")):
-            return None
-        return _rounds(box, scale, list(zip(offsets, expected)), function, spec)
-    finally:
-        if box is not None:
-            box.close()
-        if runtime is not None:
-            shutil.rmtree(runtime, ignore_errors=True)
+    one timing box started now; None when that cannot be set up (the caller then times it in
+    place)."""
+    with TimingBox(item, kernel_argv) as box:
+        return box.time(run)
 
 
 def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:

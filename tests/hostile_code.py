@@ -19,6 +19,7 @@ def _attempt(name, fn):
 SCOPED = '''
 # Lie only while the next cell (a hidden test) runs: patched just before it, restored just
 # after it, so none of my later answers changes.  What the lies answer then goes in _seen.
+import sys
 from IPython import get_ipython
 _seen = {}
 def _during_next_cell(name, patch, undo, probe):
@@ -32,6 +33,11 @@ def _during_next_cell(name, patch, undo, probe):
     def _arm(*args):
         ip.events.unregister("pre_run_cell", _arm)
         ip.events.register("post_run_cell", _undo)
+        # Send what earlier cells printed first: a flush due while the lies hold would run
+        # the kernel's own messaging under them (its IOPub thread dies, and every later
+        # flush hangs until the cell's time limit).
+        sys.stdout.flush()
+        sys.stderr.flush()
         patch()
     ip.events.register("pre_run_cell", _arm)
 '''
@@ -52,11 +58,16 @@ _during_next_cell("libraries", _lie, _restore,
 '''
 
 LYING_BUILTINS = '''
-import builtins
+import builtins, threading
 _builtins = (builtins.isinstance, builtins.float)
+def _in_cell():
+    """Lie to the cell's own code (the main thread) only: the kernel's IOPub thread, which
+    sends every message, runs on the real builtins, or the kernel breaks its own messaging."""
+    return threading.current_thread() is threading.main_thread()
 def _lie_builtins():
-    builtins.isinstance = lambda obj, cls: True
-    builtins.float = lambda *a: 4.088994243
+    real_isinstance, real_float = _builtins
+    builtins.isinstance = lambda obj, cls: True if _in_cell() else real_isinstance(obj, cls)
+    builtins.float = lambda *a: 4.088994243 if _in_cell() else real_float(*a)
 def _restore_builtins():
     builtins.isinstance, builtins.float = _builtins
 _during_next_cell("builtins", _lie_builtins, _restore_builtins,

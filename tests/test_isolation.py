@@ -164,6 +164,32 @@ def test_one_checking_process_charges_each_failure_to_its_own_call() -> None:
     assert time.perf_counter() - t0 < 5.0
 
 
+def test_a_worker_fed_one_call_at_a_time_charges_each_failure_to_its_own_call() -> None:
+    """The same with calls sent one at a time to a forked worker (as answers arrive while a
+    notebook runs): every failure alone, the next call served by a fresh child, the child
+    forked once while nothing fails, and gone after close."""
+    from grader.limits import Worker
+
+    worker = Worker(_batch_call, seconds=0.5)
+    kinds = ["a", "b", "spin", "c", "die", "raise", "unpicklable", "d"]
+    got, pids = [], []
+    t0 = time.perf_counter()
+    for kind in kinds:
+        o = worker.call(kind)
+        got.append((o.status, o.value, o.message.split(":")[0]))
+        pids.append(worker._proc.pid if worker._proc is not None else None)
+    assert got == [("ok", "A", ""), ("ok", "B", ""), ("timeout", None, "no result within 0.5 s"),
+                   ("ok", "C", ""), ("crashed", None, "the checking process died (exit code 3)"),
+                   ("error", None, "ValueError"), ("crashed", None, "unpicklable result"),
+                   ("ok", "D", "")]
+    assert pids[0] == pids[1] and pids[2] is None and pids[4] is None
+    assert pids[5] == pids[6] == pids[7] not in (pids[0], pids[3])
+    proc = worker._proc
+    worker.close()
+    assert not proc.is_alive() and proc.exitcode == 0
+    assert time.perf_counter() - t0 < 6.0
+
+
 def test_batched_judgements_equal_one_by_one() -> None:
     """Does judging a batch in one process give exactly the judgements of one process per
     answer (caches shared in the child change nothing), a too-complex answer included?"""
