@@ -190,9 +190,11 @@ class CappedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict | None = None,
                    km: object = None) -> tuple[NotebookNode, ResourcesDict]:
-        """Execute the notebook with a fresh per-cell output budget.  A timing box for each
-        speed item the notebook grades starts now, so that its start-up overlaps the
-        student's cells (it is closed at the end, used or not)."""
+        """Execute the notebook with a fresh per-cell output budget.  Grading overlaps the
+        student's cells: a timing box for each speed item starts with the kernel (and is
+        closed at the end, used or not), and every captured answer goes to an
+        :class:`~grader.earlyjudge.EarlyJudge` (left in ``resources`` for ``ScoreCaptures``)
+        as soon as its cell has run."""
         self._chars: dict[int, int] = {}
         self._boxes: dict[str, sidebyside.TimingBox] = {}
         self._boxes_started = False
@@ -227,10 +229,10 @@ class CappedExecute(Execute):
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
                         ) -> tuple[NotebookNode, ResourcesDict]:
-        """Run one cell; after a speed item's hidden test, time the student's function beside
-        the answer key in a timing box (:mod:`grader.sidebyside`; in the kernel itself,
-        :mod:`grader.stopwatch`, when it cannot be pickled) and keep the record in the cell's
-        metadata.
+        """Run one cell; hand a registry cell's captured answer to the early judge.  After a
+        speed item's hidden test, time the student's function beside the answer key in its
+        timing box (:mod:`grader.sidebyside`; in the kernel itself, :mod:`grader.stopwatch`,
+        when it cannot be pickled), keep the record in the cell's metadata and hand that on.
         Whatever ``rope_course`` metadata a submitted cell carried is dropped first."""
         cell.get("metadata", {}).pop("rope_course", None)
         if not self._boxes_started and self.km is not None:  # the kernel's sandbox is known
