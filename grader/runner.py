@@ -145,6 +145,8 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
             return ungradable(ws, sub, "kernel_died", KERNEL_DIED)
         if "CellTimeoutError" in log:  # still busy after the interrupt that follows a timeout
             return ungradable(ws, sub, "cell_timeout", CELL_TIMEOUT.format(timeout))
+        if _SIGNATURE.search(log):  # jupyter_client refused a message from the kernel
+            return ungradable(ws, sub, "kernel_messaging", KERNEL_MESSAGING)
         return ungradable(ws, sub, "autograde_failed", _last_error(log))
     report = pipeline.read_report(graded, sub.assignment)
     with Gradebook(f"sqlite:///{job / 'gradebook.db'}") as gb:
@@ -223,6 +225,12 @@ CELL_TIMEOUT = ("a cell was still running {} s after it started and ignored the 
                 "sent to stop it (it blocks or ignores KeyboardInterrupt), so the notebook "
                 "could not be run to the end")
 
+KERNEL_MESSAGING = ("the notebook's kernel sent a message whose signature did not check out, "
+                    "so the grader stopped listening to it and the notebook could not be run "
+                    "to the end; this happens when a notebook replaces Python builtins or the "
+                    "kernel's own internals (its session, sockets or signing) while it runs")
+
+_SIGNATURE = re.compile(r"ValueError: (Invalid|Duplicate) Signature|ValueError: Unsigned Message")
 _RAISED = re.compile(r"^\s*[\w.]*(Error|Exception)\b[^:]*: ")
 
 

@@ -221,6 +221,8 @@ def notebooks(ctx: Context) -> dict[tuple[str, str], NotebookNode]:
                                           "import ctypes\nctypes.string_at(0)", AFTER),
         ("crash_sigkill", dl): few_cells('print("before")',
                                          "import os\nos.kill(os.getpid(), 9)", AFTER),
+        ("forged_signature", dl): few_cells(
+            "get_ipython().kernel.session.sign = lambda parts: b'0' * 64", AFTER),
         ("memory_bomb", dl): few_cells(_fill(MEMORY_BOMB), AFTER),
         ("fork_bomb", dl): few_cells(_fill(FORK_BOMB), AFTER),
         ("huge_output", dl): few_cells('print("x" * 10**7)',

@@ -94,6 +94,17 @@ def test_kernel_crash_gives_zero_with_a_clear_reason(run, student: str) -> None:
 
 
 @pytest.mark.nbgrader
+def test_a_kernel_that_breaks_its_own_messaging_gets_a_clear_reason(run) -> None:
+    """A notebook that replaces the kernel's message signing: nbclient refuses the kernel's
+    next message (Invalid Signature).  Is that zero on every item with the reason
+    kernel_messaging, which says what such a notebook did, rather than a bare exception?"""
+    student = "forged_signature"
+    assert set(run.items(student, DL).values()) == {(0.0, "kernel_messaging")}
+    assert (f"| {student} | derive_lambda | kernel_messaging | the notebook's kernel sent a "
+            "message whose signature did not check out") in _report(run.out)
+
+
+@pytest.mark.nbgrader
 def test_memory_bomb_fails_inside_its_own_kernel(run) -> None:
     """Do a 100 GB bytearray, a 6 GiB one and a list grown 100 MiB at a time all raise
     MemoryError inside the kernel (its 4 GiB address-space cap), does filling the kernel's
