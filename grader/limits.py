@@ -16,7 +16,7 @@ import multiprocessing as mp
 import os
 import pickle
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -68,7 +68,8 @@ def _reply(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
         return pickle.dumps(("crashed", f"unpicklable result: {exc}"[:500]))
 
 
-def _child(conn: Any, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> None:
+def _child(conn: Any, fn: Callable[..., Any], calls: Iterable[tuple[Any, ...]]) -> None:
+    """A checking child: reply to every call in ``calls``, in order, then exit."""
     try:
         for args in calls:
             conn.send_bytes(_reply(fn, args))
@@ -77,6 +78,16 @@ def _child(conn: Any, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) 
     finally:
         conn.close()
         os._exit(0)
+
+
+def _outcome(data: bytes) -> Outcome[Any]:
+    """The :class:`Outcome` of one reply of a checking child."""
+    status, value = pickle.loads(data)
+    return Outcome("ok", value) if status == "ok" else Outcome(status, message=value)
+
+
+def _died(exitcode: int | None) -> Outcome[Any]:
+    return Outcome("crashed", message=f"the checking process died (exit code {exitcode})")
 
 
 def run_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]],
@@ -97,14 +108,11 @@ def run_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]],
                     outcomes.append(Outcome("timeout", message=f"no result within {seconds:g} s"))
                     break
                 try:
-                    status, value = pickle.loads(recv.recv_bytes())
+                    outcomes.append(_outcome(recv.recv_bytes()))
                 except (EOFError, OSError):
                     proc.join(1.0)
-                    outcomes.append(Outcome("crashed", message="the checking process died "
-                                            f"(exit code {proc.exitcode})"))
+                    outcomes.append(_died(proc.exitcode))
                     break
-                outcomes.append(Outcome("ok", value) if status == "ok"
-                                else Outcome(status, message=value))
         finally:
             if proc.is_alive():
                 proc.kill()
@@ -118,18 +126,15 @@ def _serve(conn: Any, parent_end: Any, fn: Callable[..., Any]) -> None:
     closes (the parent's end, inherited by the fork, is closed here first, or it never
     would)."""
     parent_end.close()
-    try:
+
+    def received() -> Iterator[tuple[Any, ...]]:
         while True:
             try:
-                args = pickle.loads(conn.recv_bytes())
+                yield pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
-                break
-            conn.send_bytes(_reply(fn, args))
-    except BaseException:
-        pass
-    finally:
-        conn.close()
-        os._exit(0)
+                return
+
+    _child(conn, fn, received())
 
 
 class Worker(Generic[T]):
@@ -157,13 +162,12 @@ class Worker(Generic[T]):
             if not self._conn.poll(self.seconds):
                 self.close(kill=True)
                 return Outcome("timeout", message=f"no result within {self.seconds:g} s")
-            status, value = pickle.loads(self._conn.recv_bytes())
+            return _outcome(self._conn.recv_bytes())
         except (EOFError, OSError):
             self._proc.join(1.0)
-            code = self._proc.exitcode
+            died = _died(self._proc.exitcode)
             self.close(kill=True)
-            return Outcome("crashed", message=f"the checking process died (exit code {code})")
-        return Outcome("ok", value) if status == "ok" else Outcome(status, message=value)
+            return died
 
     def close(self, kill: bool = False) -> None:
         """End the child: it ends once its pipe is closed, or at once with ``kill``."""

@@ -249,10 +249,10 @@ class CappedExecute(Execute):
             def run(code: str) -> list[NotebookNode]:
                 return self._scratch(code, index)
 
-            box = self._boxes.pop(item.id, None)
-            record = box.time(run) if box is not None else None
-            if box is not None:
-                box.close()
+            record = None
+            if (box := self._boxes.pop(item.id, None)) is not None:
+                with box:
+                    record = box.time(run)
             record = record or stopwatch.time_kernel(run, item.id)
             cell.metadata["rope_course"] = {scoring.TIMING_KEY: P.to_json(record)}
             self._early.submit(item, record)

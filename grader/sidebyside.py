@@ -175,7 +175,7 @@ class TimingBox:
         # start-up and our checksums take the other core in turn rather than share it
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="timing-box")
         self._ready = self._pool.submit(self._start)
-        self._ours = self._pool.submit(_prepare, self._seed, self.spec, self._offsets)
+        self._ours = self._pool.submit(self._checksums)
 
     def _start(self) -> bool:
         """Start the box, build its input and load the key; False when any of it fails."""
@@ -196,6 +196,12 @@ class TimingBox:
             return False
         return bool(setup.get("ok") and key.get("ok"))
 
+    def _checksums(self) -> tuple[float, list[float]] | None:
+        """Our checksums (see :func:`_prepare`), once the box is ready; None if it is not."""
+        if not self._ready.result() or self._closed:
+            return None
+        return _prepare(self._seed, self.spec, self._offsets)
+
     def time(self, run: Run) -> P.TimingAnswer | None:
         """Time the function ``grade(item, fn)`` handed over in the student's kernel, side by
         side with the answer key; None when that cannot be done here (the caller then times
@@ -203,9 +209,10 @@ class TimingBox:
         function = export_function(run, self.item)
         if function is None or self._closed:
             return None
-        scale, expected = self._ours.result()
-        if not self._ready.result() or self._box is None:
+        ours = self._ours.result()
+        if ours is None or self._box is None:
             return None
+        scale, expected = ours
         return _rounds(self._box, scale, list(zip(self._offsets, expected)), function,
                        self.spec)
 
