@@ -190,8 +190,8 @@ class TimingBox:
             setup, _ = box.ask({"op": "setup", "seed": self._seed,
                                 "shape": list(self.spec.shape), "dtype": self.spec.dtype},
                                _STEP_S)
-            key, _ = box.ask({"op": "key", "source": _key_source(), "name": KEY_FUNCTION},
-                             _STEP_S)
+            key, _ = box.ask({"op": "key", "source": _key_source(), "name": KEY_FUNCTION,
+                              "threads": self.spec.key_threads}, _STEP_S)
         except _Stop:
             return False
         return bool(setup.get("ok") and key.get("ok"))

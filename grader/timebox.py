@@ -7,7 +7,8 @@ answer key away from student code:
 
 1. ``setup``: build the timed input from a seed drawn at grading time;
 2. ``key``: the answer key's source text, executed into a private namespace (no file of it
-   exists in the sandbox, no module of it is ever registered);
+   exists in the sandbox, no module of it is ever registered), called with the number of
+   threads the grader allows it (one: students' numpy kernels run on one);
 3. ``call`` rounds on the key, each at positions from an offset first revealed in its request;
 4. ``forget``: drop the key and collect it, *before* any student code exists here;
 5. ``load``: the student's function, pickled in their kernel by cloudpickle;
@@ -24,6 +25,7 @@ prints goes to /dev/null.
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import json
 import os
@@ -49,10 +51,10 @@ class _Box:
         self.x, self.weights = probes.timed_arrays(seed, tuple(shape), dtype)
         return {"ok": True}
 
-    def key(self, source: str, name: str) -> dict[str, Any]:
+    def key(self, source: str, name: str, threads: int = 1) -> dict[str, Any]:
         namespace: dict[str, Any] = {"__name__": "answer_key"}
         exec(compile(source, "<answer key>", "exec"), namespace)  # the grader's own code
-        self.fn = namespace[name]
+        self.fn = functools.partial(namespace[name], threads=threads)
         return {"ok": True}
 
     def forget(self) -> dict[str, Any]:
