@@ -10,6 +10,8 @@ float32 inputs only.  Everything runs end to end, positions to output, tables in
 
 from __future__ import annotations
 
+import itertools
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +64,8 @@ class KernelCase:
 
     layout: str
     dtype: str
+    threads: int
+    """threads ``apply_rope`` uses by default here (one per available core)"""
     times: dict[str, list[float]] = field(default_factory=dict)
     max_diff: dict[str, float] = field(default_factory=dict)
     """largest |contender - answer key| on the benchmark input"""
@@ -71,18 +75,38 @@ class KernelCase:
         return ratios(self.times[name], self.times[other])
 
 
+def threaded_copy(x: np.ndarray, threads: int) -> np.ndarray:
+    """``x.copy()`` split by position between ``threads`` threads, as ``apply_rope`` splits
+    its work: the floor for a kernel that uses them."""
+    out = np.empty_like(x)
+    bounds = np.linspace(0, x.shape[-2], threads + 1).astype(int)
+    helpers = [threading.Thread(target=np.copyto, args=(out[..., a:b, :], x[..., a:b, :]))
+               for a, b in itertools.pairwise(bounds[1:])]
+    for helper in helpers:
+        helper.start()
+    np.copyto(out[..., : bounds[1], :], x[..., : bounds[1], :])
+    for helper in helpers:
+        helper.join()
+    return out
+
+
 def run_case(layout: str, dtype: str, shape: tuple[int, ...], repeats: int) -> KernelCase:
-    """Time copy, the answer key and the naive baselines, interleaved, on one configuration."""
+    """Time copy, the answer key (by default and on one thread) and the naive baselines,
+    interleaved, on one configuration."""
     x = np.random.RandomState(0).standard_normal(shape).astype(dtype)
     pos = np.arange(shape[-2], dtype=np.float64)
+    threads = R._workers(None, x.size)
     fns = {
         "copy": x.copy,
         "apply_rope": lambda: R.apply_rope(x, pos, BASE, layout),
+        "apply_rope_1t": lambda: R.apply_rope(x, pos, BASE, layout, threads=1),
         "naive": lambda: naive_rope(x, pos, BASE, layout),
     }
+    if threads > 1:
+        fns["copy_threads"] = lambda: threaded_copy(x, threads)
     if dtype == "float32":
         fns["naive_f32_angles"] = lambda: naive_rope(x, pos, BASE, layout, np.float32)
-    case = KernelCase(layout, dtype)
+    case = KernelCase(layout, dtype, threads)
     ref = R.apply_rope(x, pos, BASE, layout).astype(np.float64)
     for name in ("naive", "naive_f32_angles"):
         if name in fns:  # correctness first (and a warm-up of every code path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.kernel import naive_rope
+from bench.kernel import naive_rope, threaded_copy
 from solutions.rope import apply_rope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,13 @@ def test_naive_baseline_is_rope(layout: str, dtype: str) -> None:
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(naive_rope(x, pos, 500.0, layout), apply_rope(x, pos, 500.0, layout),
                                rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_threaded_copy_floor_is_a_copy(threads: int) -> None:
+    x = np.random.default_rng(1).standard_normal((2, 7, 4)).astype(np.float32)
+    out = threaded_copy(x, threads)
+    assert out.tobytes() == x.tobytes() and not np.shares_memory(out, x)
 
 
 @pytest.mark.nbgrader
