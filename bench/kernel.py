@@ -95,7 +95,7 @@ def run_case(layout: str, dtype: str, shape: tuple[int, ...], repeats: int) -> K
     interleaved, on one configuration."""
     x = np.random.RandomState(0).standard_normal(shape).astype(dtype)
     pos = np.arange(shape[-2], dtype=np.float64)
-    threads = R._workers(None, x.size)
+    threads = R._thread_count(None, x.size)
     fns = {
         "copy": x.copy,
         "apply_rope": lambda: R.apply_rope(x, pos, BASE, layout),

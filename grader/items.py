@@ -29,6 +29,7 @@ from grader.symbolic import (
 )
 from solutions import derivation as D
 from solutions import rope as R
+from solutions import scaling as S
 from solutions import verification as V
 
 DEFAULT_PARAMS: Mapping[str, Any] = MappingProxyType(
@@ -230,16 +231,16 @@ _NUMERIC = (
         sequence_ok=True),
         "layout permutation"),
     Item("position_interpolation", "numeric_rope", "position_interpolation", 2, KernelCheck(
-        R.position_interpolation, "PI maps position p to p*m_l/m.", M.PI_MUTANTS),
+        S.position_interpolation, "PI maps position p to p*m_l/m.", M.PI_MUTANTS),
         "position interpolation"),
     Item("ntk_scaled_base", "numeric_rope", "ntk_scaled_base", 2, KernelCheck(
-        R.ntk_scaled_base, "Use the lam you derived in the first notebook.", M.base_mutants(),
+        S.ntk_scaled_base, "Use the lam you derived in the first notebook.", M.base_mutants(),
         check_dtype=False), "NTK-aware base"),
     Item("wavelengths", "numeric_rope", "wavelengths", 2, KernelCheck(
-        R.wavelengths, "The period of pair i is 2*pi/theta_i.", M.WAVELENGTH_MUTANTS),
+        S.wavelengths, "The period of pair i is 2*pi/theta_i.", M.WAVELENGTH_MUTANTS),
         "wavelengths"),
     Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
-        R.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
+        S.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",
         M.lambda_mutants(), check_dtype=False), "lambda found numerically"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(

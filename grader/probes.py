@@ -149,10 +149,11 @@ class TimingSpec:
     give_up: float = 20.0
     """stop after the screening round when the student's kernel, scaled to the full workload,
     would take more than this many times the reference"""
-    key_threads: int = 1
-    """threads the answer key may use while timed: one, as a student's numpy kernel runs, so
-    the ratio (and the grade) is the same on a laptop and on a 64-core server"""
 
+
+KEY_THREADS = 1
+"""Threads the answer key may use while it is timed, wherever that is: one, as a student's numpy
+kernel runs, so the ratio (and the grade) is the same on a laptop and on a 64-core server."""
 
 TIMINGS: dict[str, TimingSpec] = {"apply_rope_speed": TimingSpec()}
 """Speed items: the student's kernel is timed by the grader's clock, outside their kernel."""

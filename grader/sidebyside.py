@@ -191,7 +191,7 @@ class TimingBox:
                                 "shape": list(self.spec.shape), "dtype": self.spec.dtype},
                                _STEP_S)
             key, _ = box.ask({"op": "key", "source": _key_source(), "name": KEY_FUNCTION,
-                              "threads": self.spec.key_threads}, _STEP_S)
+                              "threads": probes.KEY_THREADS}, _STEP_S)
         except _Stop:
             return False
         return bool(setup.get("ok") and key.get("ok"))

@@ -51,7 +51,7 @@ class _Box:
         self.x, self.weights = probes.timed_arrays(seed, tuple(shape), dtype)
         return {"ok": True}
 
-    def key(self, source: str, name: str, threads: int = 1) -> dict[str, Any]:
+    def key(self, source: str, name: str, threads: int) -> dict[str, Any]:
         namespace: dict[str, Any] = {"__name__": "answer_key"}
         exec(compile(source, "<answer key>", "exec"), namespace)  # the grader's own code
         self.fn = functools.partial(namespace[name], threads=threads)

@@ -1,6 +1,7 @@
 """Numerical verification of the derivation, and the properties notebook 2 asks for.
 
-Everything here is built from the kernels in :mod:`solutions.rope` only: the layout
+Everything here is built from the kernels in :mod:`solutions.rope` and
+:mod:`solutions.scaling` only: the layout
 permutation, the relative-position attention score, and lambda found by bisection on the
 period-matching condition, with no closed form.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from solutions.rope import apply_rope, wavelengths
+from solutions.rope import apply_rope
+from solutions.scaling import wavelengths
 
 
 def interleaved_to_half(d: int) -> NDArray[np.int64]:

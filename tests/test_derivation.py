@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from solutions import derivation as D
-from solutions.rope import ntk_scaled_base, ntk_scaling_factor
+from solutions.scaling import ntk_scaled_base, ntk_scaling_factor
 
 b, d, m, m_l, lam, i = (D.SYMBOLS[name] for name in ("b", "d", "m", "m_l", "lam", "i"))
 CLOSED_FORM = (m / m_l) ** (d / (d - 2))

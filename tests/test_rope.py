@@ -21,14 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from solutions.rope import (
-    _rotation_table,
-    apply_rope,
+from solutions.rope import _rotation_table, apply_rope, rope_angles, rope_frequencies
+from solutions.scaling import (
     ntk_scaled_base,
     ntk_scaling_factor,
     position_interpolation,
-    rope_angles,
-    rope_frequencies,
     wavelengths,
 )
 

@@ -5,14 +5,18 @@ thread builds it). The grader times the key on one thread."""
 from __future__ import annotations
 
 import functools
+import gc
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from grader import probes, sidebyside, stopwatch, timebox
 from solutions import rope
-from solutions.rope import apply_rope, position_interpolation
+from solutions.rope import apply_rope
+from solutions.scaling import position_interpolation
 
 RNG = np.random.default_rng(11)
 
@@ -34,10 +38,14 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("chunk", [rope._CHUNK_ELEMENTS, 48], ids=["chunks", "tiny chunks"])
 @pytest.mark.parametrize("layout", rope.LAYOUTS)
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_every_thread_count_gives_the_same_bits(case: str, layout: str) -> None:
-    """Is the result of 2, 3, 7 and 64 threads identical to one thread's, bit for bit?"""
+def test_every_thread_count_gives_the_same_bits(case: str, layout: str, chunk: int,
+                                                monkeypatch) -> None:
+    """Is the result of 2, 3, 7 and 64 threads identical to one thread's, bit for bit? (With
+    tiny chunks, each thread's rows are rotated a few at a time.)"""
+    monkeypatch.setattr(rope, "_CHUNK_ELEMENTS", chunk)
     x, positions = CASES[case]
     before = x.copy()
     one = apply_rope(x, positions, layout=layout, threads=1)
@@ -48,18 +56,24 @@ def test_every_thread_count_gives_the_same_bits(case: str, layout: str) -> None:
     np.testing.assert_array_equal(x, before)
 
 
-@pytest.mark.parametrize(("n", "grain", "workers", "expected"), [
-    (100, 10, 2, [(0, 50), (50, 100)]),
-    (100, 10, 3, [(0, 40), (40, 80), (80, 100)]),
-    (37, 7, 2, [(0, 21), (21, 37)]),
-    (5, 1, 8, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]),
-    (16384, 128, 2, [(0, 8192), (8192, 16384)]),
-    (3, 2, 1, [(0, 3)]),
+@pytest.mark.parametrize(("n", "workers", "expected"), [
+    (100, 2, [(0, 50), (50, 100)]),
+    (100, 3, [(0, 33), (33, 66), (66, 100)]),
+    (5, 8, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]),
+    (16384, 2, [(0, 8192), (8192, 16384)]),
+    (3, 1, [(0, 3)]),
 ])
-def test_spans_cover_the_rows_once_and_start_on_a_block(n, grain, workers, expected) -> None:
-    spans = rope._spans(n, grain, workers)
-    assert spans == expected
-    assert all(start % grain == 0 for start, _ in spans)
+def test_spans_cover_the_rows_once(n: int, workers: int, expected: list) -> None:
+    assert rope._spans(n, workers) == expected
+
+
+@pytest.mark.parametrize("positions", [np.arange(37) * 0.25 + 3, RNG.uniform(-50, 50, 37)],
+                         ids=["angle addition", "direct"])
+def test_any_rows_of_the_table_are_those_rows_of_the_whole(positions: np.ndarray) -> None:
+    rows = rope._table_maker(positions, rope.rope_frequencies(16), np.dtype(np.complex128))
+    whole = rows(0, 37)
+    for start, stop in [(0, 1), (3, 10), (6, 7), (7, 14), (13, 37), (36, 37)]:
+        assert rows(start, stop).tobytes() == whole[start:stop].tobytes(), (start, stop)
 
 
 def test_an_error_in_another_thread_reaches_the_caller() -> None:
@@ -91,15 +105,16 @@ def test_a_bad_thread_count_is_refused(threads: object, message: str) -> None:
 def test_by_default_small_inputs_take_one_thread_and_large_ones_one_per_core(
         monkeypatch) -> None:
     monkeypatch.setattr(rope.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert rope._workers(None, 1000) == 1
-    assert rope._workers(None, 2 * rope._THREAD_ELEMENTS) == 2
-    assert rope._workers(None, 100 * rope._THREAD_ELEMENTS) == 4
-    assert rope._workers(np.int64(3), 10) == 3
+    assert rope._thread_count(None, 1000) == 1
+    assert rope._thread_count(None, 2 * rope._THREAD_ELEMENTS) == 2
+    assert rope._thread_count(None, 100 * rope._THREAD_ELEMENTS) == 4
+    assert rope._thread_count(np.int64(3), 10) == 3
 
 
 def test_the_grader_times_the_key_on_one_thread(monkeypatch) -> None:
-    """The in-kernel stopwatch's reference and the timing box's key both get threads=1."""
-    assert probes.TimingSpec().key_threads == 1
+    """The in-kernel stopwatch's reference and the timing box's key both get KEY_THREADS = 1,
+    and the box is told so in its ``key`` request (which has no default for it)."""
+    assert probes.KEY_THREADS == 1
     seen: list[object] = []
     real = rope.apply_rope
     monkeypatch.setattr(rope, "apply_rope", lambda x, pos, **kw: seen.append(kw) or real(
@@ -107,6 +122,86 @@ def test_the_grader_times_the_key_on_one_thread(monkeypatch) -> None:
     stopwatch._reference(_x((2, 8, 8)), np.arange(8.0))
     assert seen == [{"threads": 1}]
 
-    box = timebox._Box()
-    assert box.key(sidebyside._key_source(), "apply_rope", threads=1) == {"ok": True}
-    assert isinstance(box.fn, functools.partial) and box.fn.keywords == {"threads": 1}
+    asked: list[dict] = []
+
+    class FakeBox:
+        def __init__(self, argv: object, env: object) -> None:
+            pass
+
+        def ask(self, request: dict | None, timeout: float) -> tuple[dict, float]:
+            asked.append(request or {})
+            return {"ok": True}, 0.0
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(sidebyside, "_Box", FakeBox)
+    monkeypatch.setattr(sidebyside, "_prepare", lambda *args: (1.0, []))
+    with sidebyside.TimingBox("apply_rope_speed", [sys.executable]) as box:
+        assert box._ready.result(timeout=30)
+    key = next(request for request in asked if request.get("op") == "key")
+    assert key["threads"] == 1 and key["name"] == "apply_rope"
+
+    inside = timebox._Box()
+    assert inside.key(sidebyside._key_source(), "apply_rope", threads=1) == {"ok": True}
+    assert isinstance(inside.fn, functools.partial) and inside.fn.keywords == {"threads": 1}
+
+
+def _failing_job(fail: dict[int, BaseException]):
+    done: list[int] = []
+
+    def job(start: int, stop: int) -> None:
+        if start in fail:
+            raise fail[start]
+        time.sleep(0.05)
+        done.append(start)
+
+    return job, done
+
+
+def test_the_earliest_failed_span_is_raised_after_every_thread_has_finished() -> None:
+    job, done = _failing_job({20: KeyError("second"), 30: ValueError("third")})
+    before = threading.active_count()
+    with pytest.raises(KeyError, match="second"):
+        rope._in_threads(job, [(0, 10), (10, 20), (20, 30), (30, 40)])
+    assert sorted(done) == [0, 10] and threading.active_count() == before
+
+
+def test_a_ctrl_c_in_the_caller_wins_and_no_helper_is_left_running() -> None:
+    job, done = _failing_job({0: KeyboardInterrupt(), 10: ValueError("helper")})
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        rope._in_threads(job, [(0, 10), (10, 20), (20, 30)])
+    assert done == [20] and threading.active_count() == before
+
+
+def test_a_helper_that_cannot_start_leaves_no_other_running(monkeypatch) -> None:
+    job, done = _failing_job({})
+    started: list[int] = []
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        if started:
+            raise RuntimeError("can't start new thread")
+        started.append(1)
+        real_start(self)
+
+    before = threading.active_count()
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        rope._in_threads(job, [(0, 10), (10, 20), (20, 30)])
+    assert done == [10] and threading.active_count() == before
+
+
+def test_an_error_leaves_no_reference_cycle_holding_the_arrays() -> None:
+    """After a NaN error on two threads, the output and table are freed without the GC."""
+    x = _x((2, 4000, 64))
+    x[1, 3999, 0] = np.inf
+    gc.collect()
+    gc.disable()
+    try:
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            apply_rope(x, np.arange(4000), threads=2)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
