@@ -1,9 +1,8 @@
 """Numerical verification of the derivation, and the properties notebook 2 asks for.
 
-Everything here is built from the kernels in :mod:`solutions.rope` and
-:mod:`solutions.scaling` only: the layout
-permutation, the relative-position attention score, and lambda found by bisection on the
-period-matching condition, with no closed form.
+Everything here is built from the kernels in :mod:`solutions.rope` and :mod:`solutions.scaling`
+only: the layout permutation, the relative-position attention score, and lambda found by
+bisection on the period-matching condition, with no closed form.
 """
 
 from __future__ import annotations
