@@ -10,8 +10,6 @@ float32 inputs only.  Everything runs end to end, positions to output, tables in
 
 from __future__ import annotations
 
-import itertools
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,17 +74,14 @@ class KernelCase:
 
 
 def threaded_copy(x: np.ndarray, threads: int) -> np.ndarray:
-    """``x.copy()`` split by position between ``threads`` threads, as ``apply_rope`` splits
-    its work: the floor for a kernel that uses them."""
+    """``x.copy()`` split by position between ``threads`` threads with ``apply_rope``'s own
+    split and thread runner: the floor for a kernel that uses them."""
     out = np.empty_like(x)
-    bounds = np.linspace(0, x.shape[-2], threads + 1).astype(int)
-    helpers = [threading.Thread(target=np.copyto, args=(out[..., a:b, :], x[..., a:b, :]))
-               for a, b in itertools.pairwise(bounds[1:])]
-    for helper in helpers:
-        helper.start()
-    np.copyto(out[..., : bounds[1], :], x[..., : bounds[1], :])
-    for helper in helpers:
-        helper.join()
+
+    def copy(start: int, stop: int) -> None:
+        np.copyto(out[..., start:stop, :], x[..., start:stop, :])
+
+    R._in_threads(copy, R._spans(x.shape[-2], threads))
     return out
 
 

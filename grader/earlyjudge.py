@@ -41,7 +41,7 @@ class EarlyJudge:
 
     def __init__(self, params: Mapping[str, Any], seconds: float) -> None:
         self.params, self.seconds = dict(params), seconds
-        self._queue: list[tuple[Item, P.Answer]] = []
+        self._queue: list[tuple[Key, Item, P.Answer]] = []
         self._done: dict[Key, Judgement] = {}
         self._pending: set[Key] = set()
         self._closed = False
@@ -60,7 +60,7 @@ class EarlyJudge:
                     or key in self._done):
                 return
             self._pending.add(key)
-            self._queue.append((item, answer))
+            self._queue.append((key, item, answer))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="early-judge",
                                                 daemon=True)
@@ -97,7 +97,7 @@ class EarlyJudge:
                         self._lock.wait()
                     if not self._queue:
                         return
-                    item, answer = self._queue.pop(0)
+                    key, item, answer = self._queue.pop(0)
                 judgement: Judgement | None
                 try:
                     outcome = worker.call(item.id, P.to_json(answer), self.params)
@@ -105,7 +105,6 @@ class EarlyJudge:
                 except Exception:  # ScoreCaptures judges this answer itself
                     judgement = None
                 with self._lock:
-                    key = _key(item, answer)
                     self._pending.discard(key)
                     if judgement is not None:
                         self._done[key] = judgement

@@ -422,15 +422,9 @@ def _table_maker(
     return added
 
 
-def _table(
-    positions: NDArray[np.float64], theta: NDArray[np.float64], dtype: np.dtype
-) -> np.ndarray:
-    """The whole ``(seq, d/2)`` table of :func:`_table_maker`."""
-    return _table_maker(positions, theta, dtype)(0, positions.shape[0])
-
-
 def _rotation_table(
     positions: ArrayLike, d: int, base: float = 10000.0, dtype: Any = np.complex128
 ) -> np.ndarray:
     """The table ``e^{1j*p*theta_i}`` (shape ``(seq, d/2)``) that :func:`apply_rope` uses."""
-    return _table(_positions(positions), rope_frequencies(d, base), np.dtype(dtype))
+    pos = _positions(positions)
+    return _table_maker(pos, rope_frequencies(d, base), np.dtype(dtype))(0, pos.shape[0])
