@@ -25,7 +25,7 @@ def grade_notebook(path: str | os.PathLike[str], assignment: str | None = None, 
     ``assignment`` defaults to the file name (``derive_lambda`` or ``numeric_rope``).  The
     notebook is never modified.  ``sandboxed=False`` runs the kernel without bubblewrap.
     """
-    src = Path(path)
+    src = Path(path).absolute()
     assignment = assignment or src.stem
     if assignment not in NOTEBOOKS:
         raise ValueError(f"unknown assignment {assignment!r}: expected one of {list(NOTEBOOKS)} "

@@ -24,6 +24,9 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
                 kernel_python: str | None = None, console: Console | None = None) -> int:
     """Grade everything under ``submissions`` into ``out``; return the exit status."""
     console = console or Console(stderr=True)
+    # absolute from here on: every job runs in its own folder, where a relative OUT,
+    # SUBMISSIONS or gradebook path would point somewhere else
+    submissions, out = submissions.absolute(), out.absolute()
     warnings = []
     if sandboxed:
         sandbox.check_bwrap()
@@ -34,7 +37,7 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
         console.print(f"[bold red]WARNING:[/] {NO_SANDBOX_WARNING}")
     ws = runner.Workspace(out / ".work")
     ws.root.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")

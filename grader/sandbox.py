@@ -84,7 +84,9 @@ def kernel_python(explicit: str | None = None) -> str:
         raise SandboxUnavailable(
             f"no student environment at {candidate}: create it with `make kernel-env` (numpy, "
             "sympy, matplotlib, ipykernel), or pass --no-sandbox to grade unsandboxed")
-    return candidate
+    # absolute, since the kernel starts in another folder; not resolved, since a venv's
+    # python is a symlink that finds its packages through its own path
+    return os.path.abspath(candidate)
 
 
 def check_bwrap() -> None:

@@ -160,8 +160,9 @@ def test_rerun_resumes_without_regrading(demo, capsys) -> None:
     assert (out / "items.csv").read_text() == before
 
 
-def test_one_worker_gives_identical_results(demo, tmp_path: Path) -> None:
-    """Are the grades with --workers 1 identical to those with --workers 2?"""
+def test_one_worker_gives_identical_results(demo, tmp_path: Path, monkeypatch) -> None:
+    """Are the grades with --workers 1, and SUBMISSIONS and OUT given as relative paths,
+    identical to those with --workers 2?"""
     out2, _ = demo
     from grader.samples import write_samples
 
@@ -169,9 +170,9 @@ def test_one_worker_gives_identical_results(demo, tmp_path: Path) -> None:
     subset = tmp_path / "subset"
     for student in ("ada_model", "cy_pi_factor", "ivy_broken_file"):
         shutil.copytree(full / student, subset / student)
-    out1 = tmp_path / "out1"
-    assert cli.main(["grade", str(subset), "--out", str(out1), "--workers", "1"]) == 0
-    one = _rows(out1 / "items.csv")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["grade", "subset", "--out", "out1", "--workers", "1"]) == 0
+    one = _rows(tmp_path / "out1" / "items.csv")
     two = [r for r in _rows(out2 / "items.csv") if r["student_id"] in {r["student_id"] for r in one}]
     assert one == two
 

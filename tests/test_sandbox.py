@@ -92,3 +92,18 @@ def test_only_system_folders_and_the_student_environment_are_visible(tmp_path: P
     assert not any(str(H.ROOT) in a for a in argv)
     at = argv.index("--tmpfs")
     assert argv[at - 2:at + 2] == ["--size", str(sandbox.Limits().tmp_bytes), "--tmpfs", "/tmp"]
+
+
+def test_a_relative_kernel_python_is_made_absolute_not_resolved(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """Is --kernel-python given relative to the current folder made absolute (the kernel
+    starts elsewhere) while a venv's python symlink is kept (it finds the venv's packages
+    through its own path)?"""
+    env = tmp_path / "env" / "bin"
+    env.mkdir(parents=True)
+    (tmp_path / "real_python").write_text("")
+    (env / "python").symlink_to(tmp_path / "real_python")
+    monkeypatch.chdir(tmp_path)
+    assert sandbox.kernel_python("env/bin/python") == str(env / "python")
+    with pytest.raises(sandbox.SandboxUnavailable, match="make kernel-env"):
+        sandbox.kernel_python("env/bin/nothing")
