@@ -38,6 +38,8 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     ws = runner.Workspace(out / ".work")
     ws.root.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
+    if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
+        db_url = f"sqlite:///{Path(db_url.removeprefix('sqlite:///')).absolute()}"
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
