@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -46,6 +47,8 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     if subs:
         start_server()  # the forkserver warms up while the course is prepared
     runner.prepare(ws, db_url, kernel_python)
+    # the report's plot needs matplotlib: imported while the jobs run, not after them
+    threading.Thread(target=report.preload, name="preload-matplotlib", daemon=True).start()
     resumed = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=console,

@@ -68,7 +68,7 @@ def _grading_options(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    from grader.pipeline import tools_on_path
+    from grader.toolpath import tools_on_path
 
     tools_on_path()
     try:
@@ -95,15 +95,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(submissions: Path, out: Path, args: argparse.Namespace) -> int:
-    from grader.classgrade import grade_class
-
     if args.workers < 1 or args.timeout < 1:
         raise ValueError("--workers and --timeout must be at least 1")
     if not submissions.exists():
         raise ValueError(f"{submissions} does not exist")
-    out.mkdir(parents=True, exist_ok=True)
     if out.resolve().is_relative_to(submissions.resolve()):
         raise ValueError("--out must not be inside SUBMISSIONS (submissions are never modified)")
+    from grader.workers import start_server
+
+    # the job processes' forkserver imports nbgrader and warms the checks (~6 s): started
+    # first, that overlaps this process's own imports and the course preparation
+    start_server()
+    from grader.classgrade import grade_class
+
+    out.mkdir(parents=True, exist_ok=True)
     return grade_class(submissions, out, workers=args.workers, timeout=args.timeout,
                        db_url=args.db, sandboxed=not args.no_sandbox,
                        kernel_python=args.kernel_python)

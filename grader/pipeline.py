@@ -20,6 +20,7 @@ import nbformat
 from grader import scoring
 from grader.items import items_for
 from grader.results import ItemResult, NotebookReport
+from grader.toolpath import tools_on_path
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 """The course bundled with this package."""
@@ -27,15 +28,6 @@ COURSE = Path(__file__).resolve().parent.parent / "course"
 
 class PipelineError(RuntimeError):
     """An nbgrader step failed; the message carries nbgrader's own explanation."""
-
-
-def tools_on_path() -> None:
-    """Put this environment's scripts first on PATH: nbgrader's Gradebook shells out to
-    ``alembic`` and its kernels to ``jupyter``, even when the venv is not activated."""
-    bin_dir = str(Path(sys.executable).parent)
-    parts = os.environ.get("PATH", "").split(os.pathsep)
-    if parts[0] != bin_dir:
-        os.environ["PATH"] = os.pathsep.join([bin_dir, *parts])
 
 
 def nbgrader(args: list[str], cwd: Path, timeout: float = 900) -> str:

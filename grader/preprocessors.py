@@ -4,6 +4,9 @@
 ``SaveAutoGrades``; see ``course/nbgrader_config.py`` for the order and why.  The guards
 keep a tampered or noisy notebook gradable: ``RestoreCellMetadata`` (before nbgrader's own
 sanitising), ``CappedExecute`` and ``LimitOutputSize`` (output volume, in characters).
+
+Importing this module (nbgrader does, through ``course/nbgrader_config.py``) also makes
+nbgrader's per-cell metadata checks cheaper: see :func:`grader.lean.install_schema_cache`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer
 
-from grader import earlyjudge, probes, scoring, sidebyside, stopwatch
+from grader import earlyjudge, lean, probes, scoring, sidebyside, stopwatch
 from grader import payload as P
 from grader.items import DEFAULT_PARAMS, Item
 from grader.results import Judgement
+
+lean.install_schema_cache()
 
 
 class ScoreCaptures(NbGraderPreprocessor):
