@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import feedback, report, runner, sandbox
+from grader import feedback, pipeline, report, runner, sandbox
 from grader.items import NOTEBOOKS
 from grader.results import SubmissionResult
 from grader.submissions import discover, unpack
@@ -41,6 +41,7 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         db_url = f"sqlite:///{Path(db_url.removeprefix('sqlite:///')).absolute()}"
+    check_db(db_url)
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
@@ -60,13 +61,16 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
             resumed += was_resumed
             bar.update(task, advance=1, description=f"{result.student}/{result.assignment}")
 
-        results = runner.grade_all(ws, subs, workers, timeout, done)
+        # a journalled result is reused only for the same notebook graded the same way
+        settings = (f"sandboxed={sandboxed} timeout={timeout} "
+                    f"course={pipeline.course_digest()}")
+        results = runner.grade_all(ws, subs, workers, timeout, done, settings)
     if resumed:
         console.print(f"resumed: {resumed} submission(s) were already graded in an earlier run")
     runner.merge(db_url, results)
     report.write_csvs(out, results)
     for sub, r in zip(subs, results):
-        if r.assignment in NOTEBOOKS:
+        if r.assignment in NOTEBOOKS and r.problem != "bad_student_id":
             rendered = ws.rendered_feedback(sub.key)
             if r.problem or not rendered.is_file():  # the job could not render it
                 feedback.write(out, r, None if r.problem else ws.autograded_notebook(r))
@@ -75,7 +79,43 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     report.write(out, results, warnings)
     console.print(_summary(results))
     console.print(f"Wrote {out}/grades.csv, items.csv, feedback/, report.md, report.html")
+    if all(r.problem for r in results):
+        console.print("[bold red]No submission could be graded[/]: see the status column "
+                      "and report.md")
+        return 1
     return 0
+
+
+def check_db(url: str) -> None:
+    """Raise ValueError, in one line that names ``--db``, unless the class gradebook at
+    ``url`` can be used: a valid SQLAlchemy URL whose driver is installed, an existing folder
+    for SQLite, a server that answers otherwise."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    example = "e.g. sqlite:////abs/path/gradebook.db or postgresql://user@host/course"
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ValueError(f"--db {url!r} is not a usable SQLAlchemy URL ({exc}); {example}"
+                         ) from None
+    if parsed.get_backend_name() == "sqlite":
+        folder = Path(parsed.database or ".").parent
+        if not folder.is_dir():
+            raise ValueError(f"--db {url!r}: the folder {folder} does not exist")
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"--db: cannot connect to "
+                         f"{parsed.render_as_string(hide_password=True)}: {first}") from None
+    finally:
+        engine.dispose()
 
 
 def _summary(results: list[SubmissionResult]) -> Table:

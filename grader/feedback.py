@@ -151,7 +151,10 @@ def render(result: SubmissionResult, notebook: Path | None) -> str:
 
 def page_path(out: Path, result: SubmissionResult) -> Path:
     """``OUT/feedback/<student>/<assignment>/<assignment>.html``, its folder created."""
-    path = out / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
+    root = out / "feedback"
+    path = root / result.student / result.assignment / f"{result.assignment}.html"
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"student id {result.student!r} would place feedback outside {root}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

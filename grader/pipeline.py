@@ -57,7 +57,7 @@ def generate(course_dir: Path, assignment: str) -> Path:
     return course_dir / "release" / assignment / f"{assignment}.ipynb"
 
 
-def _course_digest(course: Path) -> str:
+def course_digest(course: Path = COURSE) -> str:
     """Digest of everything generate_assignment reads, and of nbgrader's version."""
     from nbgrader import __version__
 
@@ -84,7 +84,7 @@ def generated_course(dest: Path, assignments: Iterable[str], course: Path = COUR
     notebooks, the config and nbgrader's version, and copied from there while they are
     unchanged.  Without a writable cache the course is generated in ``dest`` directly."""
     assignments = list(assignments)
-    key = f"{_course_digest(course)}-{'-'.join(assignments)}"
+    key = f"{course_digest(course)}-{'-'.join(assignments)}"
     cached = _cache_root() / key
     if not (cached / "gradebook.db").is_file():
         try:

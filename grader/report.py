@@ -142,8 +142,9 @@ def write(out: Path, results: list[SubmissionResult], warnings: Sequence[str] = 
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "scores.png").write_bytes(png)
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    body = MarkdownIt("commonmark").enable("table").render(md.replace("(scores.png)",
-                                                                      f"({uri})"))
+    # raw HTML off: student ids and file names reach the tables, and must stay text
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(
+        md.replace("(scores.png)", f"({uri})"))
     style = ("body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;"
              "padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
              "padding:.25rem .5rem}img{max-width:100%}")

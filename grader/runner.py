@@ -6,12 +6,15 @@ Design (nbgrader cannot grade in parallel: jupyter/nbgrader#174):
 - each job (one student, one assignment) runs plain ``nbgrader autograde`` in its own copy
   with its own SQLite gradebook, so jobs never share a database file or a kernel;
 - a finished job is written to a journal file by atomic rename; a rerun skips journalled
-  jobs, so a run killed at any point resumes and grades every student exactly once;
+  jobs, so a run killed at any point resumes and grades every student exactly once.  Each
+  entry carries a fingerprint of the notebook's bytes and of the grading settings (sandbox,
+  time limit, course): a resubmitted file or a changed setting is graded again;
 - only the parent process writes the class gradebook, one transaction per job.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -83,10 +86,12 @@ def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
         sandbox.install(ws.sandbox, kernel_python)
     else:
         shutil.rmtree(ws.sandbox, ignore_errors=True)
-    if not ws.template_db.exists():
+    stamp, digest = ws.root / "course.digest", pipeline.course_digest()
+    if not ws.template_db.exists() or not stamp.is_file() or stamp.read_text() != digest:
         tmp = pipeline.generated_course(ws.root / "course.tmp", NOTEBOOKS)
         shutil.rmtree(ws.course, ignore_errors=True)
         tmp.rename(ws.course)
+        stamp.write_text(digest)  # an edited course is copied again on the next run
     main_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
     if main_file is not None and not main_file.exists():
         shutil.copyfile(ws.template_db, main_file)  # the cells nbgrader just recorded
@@ -249,25 +254,38 @@ def journal_path(ws: Workspace, sub: Submission) -> Path:
     return ws.journal / f"{sub.key}.json"
 
 
-def save(ws: Workspace, sub: Submission, result: SubmissionResult) -> None:
-    """Record a finished job atomically (write, fsync, rename)."""
+def fingerprint(sub: Submission, settings: str) -> str:
+    """What a journalled result depends on: the notebook's bytes, what discovery found, and
+    the grading ``settings``."""
+    h = hashlib.sha256(json.dumps([settings, sub.problem, sub.detail, list(sub.notes)]).encode())
+    if sub.path is not None and sub.path.is_file():
+        h.update(sub.path.read_bytes())
+    return h.hexdigest()
+
+
+def save(ws: Workspace, sub: Submission, result: SubmissionResult, settings: str = "") -> None:
+    """Record a finished job atomically (write, fsync, rename), with its :func:`fingerprint`."""
     path = journal_path(ws, sub)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result.to_dict(), fh)
+        json.dump({**result.to_dict(), "fingerprint": fingerprint(sub, settings)}, fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
-def load(ws: Workspace, sub: Submission) -> SubmissionResult | None:
-    """A journalled result, if the job finished in an earlier run."""
+def load(ws: Workspace, sub: Submission, settings: str = "") -> SubmissionResult | None:
+    """A journalled result, if the job finished in an earlier run on the same notebook with
+    the same settings; None otherwise (the job is graded again)."""
     path = journal_path(ws, sub)
     if not path.exists():
         return None
     try:
-        return SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.pop("fingerprint", None) != fingerprint(sub, settings):
+            return None  # resubmitted, or graded with other settings
+        return SubmissionResult.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged entry is regraded
 
 
@@ -292,13 +310,14 @@ def job_limit(timeout: int) -> float:
 
 
 def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
-              on_done: Callable[[SubmissionResult, bool], None] = lambda r, resumed: None
-              ) -> list[SubmissionResult]:
-    """Grade every submission (resuming journalled ones), in parallel; results in input order."""
+              on_done: Callable[[SubmissionResult, bool], None] = lambda r, resumed: None,
+              settings: str = "") -> list[SubmissionResult]:
+    """Grade every submission (resuming those journalled with the same notebook and
+    ``settings``), in parallel; results in input order."""
     results: dict[str, SubmissionResult] = {}
     todo = []
     for sub in subs:
-        done = load(ws, sub)
+        done = load(ws, sub, settings)
         if done is not None:
             results[sub.key] = done
             on_done(done, True)
@@ -312,7 +331,7 @@ def grade_all(ws: Workspace, subs: list[Submission], workers: int, timeout: int,
             shutil.rmtree(ws.job_dir(sub.key), ignore_errors=True)
             outcome = ungradable(ws, sub, "grading_timeout" if outcome.reason == "timeout"
                                  else "grader_error", outcome.detail)
-        save(ws, sub, outcome)
+        save(ws, sub, outcome, settings)
         results[sub.key] = outcome
         on_done(outcome, False)
 
@@ -326,8 +345,8 @@ def merge(db_url: str, results: Iterable[SubmissionResult]) -> None:
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         for r in results:
-            if r.assignment not in NOTEBOOKS:  # an unknown folder or unusable id: no gradebook
-                continue
+            if r.assignment not in NOTEBOOKS or r.problem == "bad_student_id":
+                continue  # an unknown folder or an unusable id: nothing for the gradebook
             gb.update_or_create_student(r.student)
             gb.update_or_create_submission(r.assignment, r.student)
             for g in r.grades:

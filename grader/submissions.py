@@ -44,6 +44,9 @@ class Submission:
 
 
 _STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+ID_RULE = ("a student id must start with an ASCII letter or digit and use only ASCII letters, "
+           "digits, '.', '_', '@' and '-' (at most 100): nbgrader keeps it in file paths and its "
+           "gradebook. Rename the folder or file (for example 'Zoë Ünal' to 'zoe.unal')")
 
 
 class SubmissionsError(ValueError):
@@ -64,12 +67,17 @@ def unpack(source: Path, scratch: Path) -> Path:
                     raise SubmissionsError(f"{source}: unsafe path {info.filename!r} in zip")
             zf.extractall(dest)
         entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-        if len(entries) == 1 and entries[0].is_dir() and entries[0].name == "submitted":
-            return entries[0]
+        if len(entries) == 1 and entries[0].is_dir() and not _is_student_folder(entries[0]):
+            return entries[0]  # the class folder itself was zipped ("submitted" or any name)
         return dest
     raise SubmissionsError(f"{source} is neither a folder nor a zip file. Pass the nbgrader "
                            "'submitted' folder, a zip of it, or a flat folder of "
                            "<student>_<notebook>.ipynb files.")
+
+
+def _is_student_folder(folder: Path) -> bool:
+    """Does ``folder`` hold assignment folders (one student's), rather than students?"""
+    return any((folder / assignment).is_dir() for assignment in NOTEBOOKS)
 
 
 def discover(root: Path) -> list[Submission]:
@@ -91,7 +99,7 @@ def _nested(root: Path) -> list[Submission]:
             continue
         if not _STUDENT.match(student):
             out.append(Submission(student, "?", None, "bad_student_id",
-                                  f"folder name {student!r} is not a usable student id"))
+                                  f"folder name {student!r} is not a usable student id: {ID_RULE}"))
             continue
         for assignment in NOTEBOOKS:
             folder = student_dir / assignment
@@ -131,9 +139,9 @@ def _flat(files: list[Path]) -> list[Submission]:
         for assignment in NOTEBOOKS:
             if stem.endswith("_" + assignment) and len(stem) > len(assignment) + 1:
                 student = stem[: -len(assignment) - 1]
+                bad = f"{path.name}: {student!r} is not a usable student id: {ID_RULE}"
                 out.append(check(Submission(student, assignment, path)) if _STUDENT.match(
-                    student) else Submission(student, assignment, None, "bad_student_id",
-                                             f"{path.name}: unusable student id"))
+                    student) else Submission(student, assignment, None, "bad_student_id", bad))
                 break
         else:
             out.append(Submission(stem, "?", None, "wrong_notebook_name",

@@ -46,9 +46,14 @@ class _Running(Generic[J]):
 
 def _entry(conn: Connection, fn: Callable[[Any], Any], job: Any) -> None:
     try:
-        conn.send(("ok", fn(job)))
-    except BaseException as exc:  # report every failure to the parent
-        conn.send(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        try:
+            conn.send(("ok", fn(job)))
+        except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the parent stops
+            return                 # and resumes this job on the next run; nothing to report
+        except BaseException as exc:  # report every failure to the parent
+            conn.send(("error", f"{type(exc).__name__}: {exc}"[:500]))
+    except OSError:  # the parent is gone (interrupted): no one to tell
+        pass
     finally:
         conn.close()
 

@@ -411,6 +411,7 @@ def seed(out: Path, prepared: Path) -> None:
 
     (out / ".work").mkdir(parents=True, exist_ok=True)
     shutil.copytree(prepared / ".work" / "course", out / ".work" / "course")
+    shutil.copyfile(prepared / ".work" / "course.digest", out / ".work" / "course.digest")
 
 
 def kernels_of(out: Path) -> list[int]:

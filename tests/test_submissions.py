@@ -102,3 +102,39 @@ def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     """Does an empty submissions folder give a clear error naming the expected layout?"""
     with pytest.raises(SubmissionsError, match="no submissions found"):
         discover(tmp_path)
+
+
+@pytest.mark.parametrize(("entries", "expected"), [
+    # the class folder zipped under any name: its students are found inside it
+    (["Class Folder/gus/derive_lambda/derive_lambda.ipynb",
+      "Class Folder/ida/derive_lambda/derive_lambda.ipynb"], [("gus", ""), ("ida", "")]),
+    (["submissions/gus/derive_lambda/derive_lambda.ipynb"], [("gus", "")]),
+    # a zip of one student's folder: that folder is the student, not the class
+    (["gus/derive_lambda/derive_lambda.ipynb"], [("gus", "")]),
+    # a flat LMS folder zipped inside a folder
+    (["export/gus_derive_lambda.ipynb"], [("gus", "")]),
+])
+def test_zip_of_a_class_folder_with_any_name(tmp_path: Path, entries, expected) -> None:
+    """Is a zipped class folder stepped into whatever its name, while a zip of a single
+    student's folder keeps that folder as the student?"""
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in entries:
+            zf.writestr(name, _nb())
+    root = unpack(archive, tmp_path / "scratch")
+    assert [(s.student, s.problem) for s in discover(root)] == expected
+
+
+@pytest.mark.parametrize("name", ["Zoë Ünal", "with space", "-dash", ".."])
+def test_unusable_student_ids_say_what_is_allowed(tmp_path: Path, name: str) -> None:
+    """Is a folder or flat file with a non-ASCII, spaced, or path-like id reported as
+    bad_student_id with the rule and a rename example?"""
+    if name != "..":
+        _put(tmp_path / "nested", f"{name}/derive_lambda/derive_lambda.ipynb", _nb())
+        (sub,) = discover(tmp_path / "nested")
+        assert (sub.student, sub.problem) == (name, "bad_student_id")
+        assert "ASCII letters, digits" in sub.detail and "Rename" in sub.detail
+    _put(tmp_path / "flat", f"{name}_derive_lambda.ipynb", _nb())
+    (sub,) = discover(tmp_path / "flat")
+    assert (sub.student, sub.problem) == (name, "bad_student_id")
+    assert "ASCII letters, digits" in sub.detail
