@@ -39,8 +39,9 @@ def test_no_sandbox_warns_in_the_output_and_the_report(tmp_path: Path, capsys) -
     out = tmp_path / "out"
     code = cli.main(["grade", str(_broken_class(tmp_path)), "--out", str(out), "--no-sandbox",
                      "--workers", "1"])
-    assert code == 0
+    assert code == 1  # the class holds only a broken file: outputs written, nothing graded
     captured = capsys.readouterr()
+    assert "No submission could be graded" in captured.err
     assert "WARNING" in captured.err + captured.out
     assert NO_SANDBOX_WARNING.split(":")[0] in captured.err + captured.out
     for name in ("report.md", "report.html"):
