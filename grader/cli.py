@@ -99,6 +99,8 @@ def _grade(submissions: Path, out: Path, args: argparse.Namespace) -> int:
         raise ValueError("--workers and --timeout must be at least 1")
     if not submissions.exists():
         raise ValueError(f"{submissions} does not exist")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: give a folder (it is created if missing)")
     if out.resolve().is_relative_to(submissions.resolve()):
         raise ValueError("--out must not be inside SUBMISSIONS (submissions are never modified)")
     from grader.workers import start_server

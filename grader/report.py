@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.items import REGISTRY
+from grader.items import NOTEBOOKS, REGISTRY
 from grader.results import SubmissionResult
 
 NOT_MISCONCEPTIONS = frozenset({
@@ -29,9 +29,11 @@ def write_csvs(out: Path, results: list[SubmissionResult]) -> None:
     """``grades.csv`` (one row per submission) and ``items.csv`` (one row per item)."""
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["student_id", "assignment", "score", "max_score"])
-        for r in results:
-            w.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}"])
+        w.writerow(["student_id", "assignment", "score", "max_score", "manual_points"])
+        for r in results:  # manual_points: still to grade by hand (formgrader), in max_score
+            manual = sum(g.max_score for g in r.grades if g.needs_manual_grade)
+            w.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}",
+                        f"{manual:g}"])
     with open(out / "items.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["student_id", "assignment", "item", "score", "max_score", "tag"])
@@ -56,7 +58,8 @@ def _histogram(results: list[SubmissionResult]) -> bytes:
 
     by_assignment: dict[str, list[float]] = defaultdict(list)
     for r in results:
-        by_assignment[r.assignment].append(r.score)
+        if r.assignment in NOTEBOOKS and not r.problem:
+            by_assignment[r.assignment].append(r.score)
     fig, axes = plt.subplots(1, max(1, len(by_assignment)), figsize=(5 * len(by_assignment), 3),
                              squeeze=False)
     for ax, (name, scores) in zip(axes[0], sorted(by_assignment.items())):
@@ -72,6 +75,10 @@ def _histogram(results: list[SubmissionResult]) -> bytes:
     return buf.getvalue()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
@@ -80,17 +87,22 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown(results: list[SubmissionResult], warnings: Sequence[str] = ()) -> str:
     """The report as Markdown (the HTML version adds the histogram image)."""
-    students = sorted({r.student for r in results})
+    students = sorted({r.student for r in results if r.problem != "bad_student_id"})
     bad = [r for r in results if r.problem]
     lines = ["# Class report: RoPE base scaling", ""]
     lines += [f"> **Warning:** {w}" for w in warnings] + ([""] if warnings else [])
-    lines += [f"{len(students)} students, {len(results)} submissions, "
-              f"{len(bad)} could not be graded.", ""]
-    for assignment in sorted({r.assignment for r in results}):
-        rs = [r for r in results if r.assignment == assignment]
+    lines += [f"{_count(len(students), 'student')}, {_count(len(results), 'submission')}, "
+              f"{len(bad)} could not be graded (listed at the end; they are left out of the "
+              "statistics).", ""]
+    for assignment in [a for a in NOTEBOOKS if any(r.assignment == a for r in results)]:
+        rs = [r for r in results if r.assignment == assignment and not r.problem]
+        if not rs:
+            lines += [f"## {assignment}: no gradable submission", ""]
+            continue
         mean = sum(r.score for r in rs) / len(rs)
         top = max(r.max_score for r in rs)
-        lines += [f"## {assignment}: mean {mean:.1f} / {top:g}", ""]
+        lines += [f"## {assignment}: mean {mean:.1f} / {top:g} "
+                  f"({_count(len(rs), 'graded submission')})", ""]
         per_item: dict[str, list] = defaultdict(list)
         for r in rs:
             for it in r.items:

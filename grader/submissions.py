@@ -61,11 +61,14 @@ def unpack(source: Path, scratch: Path) -> Path:
         dest = scratch / "unzipped"
         shutil.rmtree(dest, ignore_errors=True)
         with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
+            infos = zf.infolist()
+            for info in infos:
+                info.filename = info.filename.replace("\\", "/")  # zips made on Windows
                 target = (dest / info.filename).resolve()
                 if not target.is_relative_to(dest.resolve()):
                     raise SubmissionsError(f"{source}: unsafe path {info.filename!r} in zip")
-            zf.extractall(dest)
+            for info in infos:
+                zf.extract(info, dest)
         entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
         if len(entries) == 1 and entries[0].is_dir() and not _is_student_folder(entries[0]):
             return entries[0]  # the class folder itself was zipped ("submitted" or any name)

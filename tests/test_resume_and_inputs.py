@@ -98,3 +98,26 @@ def _eof(conn) -> bool:
     except EOFError:
         return True
     return False
+
+
+def test_report_sections_cover_the_course_and_leave_ungradable_files_out(
+        tmp_path: Path) -> None:
+    """Are stray folders and broken files listed once at the end, without a section of their
+    own or zeros in the statistics; is the student count right; and does grades.csv show the
+    points left to grade by hand?"""
+    from grader.results import GradeRecord
+
+    graded = SubmissionResult("gus", "derive_lambda", _result().items,
+                              (GradeRecord("theta_i", 1.0, 1.0, False),
+                               GradeRecord("colleague_explanation", 0.0, 2.0, True)))
+    broken = _result("gus", 0.0, "invalid_json")
+    broken = SubmissionResult("ida", "derive_lambda", broken.items, (), "invalid_json")
+    stray = SubmissionResult("gus", "notes.txt", (), (), "unknown_assignment")
+    md = report.markdown([graded, broken, stray])
+    assert "2 students, 3 submissions, 2 could not be graded" in md
+    assert "## derive_lambda: mean 1.0 / 3 (1 graded submission)" in md
+    assert "## notes.txt" not in md and "## ?" not in md
+    assert "| ida | derive_lambda | invalid_json |" in md
+    report.write_csvs(tmp_path, [graded])
+    assert (tmp_path / "grades.csv").read_text().splitlines() == [
+        "student_id,assignment,score,max_score,manual_points", "gus,derive_lambda,1,3,2"]

@@ -138,3 +138,18 @@ def test_unusable_student_ids_say_what_is_allowed(tmp_path: Path, name: str) -> 
     (sub,) = discover(tmp_path / "flat")
     assert (sub.student, sub.problem) == (name, "bad_student_id")
     assert "ASCII letters, digits" in sub.detail
+
+
+def test_zip_made_on_windows_with_backslashes(tmp_path: Path) -> None:
+    """Are backslash-separated zip entries (some Windows tools) read as folders, and a
+    backslash path that climbs out still refused?"""
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ada\\derive_lambda\\derive_lambda.ipynb", _nb())
+    root = unpack(archive, tmp_path / "scratch")
+    assert [(s.student, s.assignment, s.problem) for s in discover(root)] == [
+        ("ada", "derive_lambda", "")]
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as zf:
+        zf.writestr("..\\..\\evil.ipynb", "{}")
+    with pytest.raises(SubmissionsError, match="unsafe path"):
+        unpack(tmp_path / "evil.zip", tmp_path / "scratch2")
