@@ -60,8 +60,11 @@ def _histogram(results: list[SubmissionResult]) -> bytes:
     for r in results:
         if r.assignment in NOTEBOOKS and not r.problem:
             by_assignment[r.assignment].append(r.score)
-    fig, axes = plt.subplots(1, max(1, len(by_assignment)), figsize=(5 * len(by_assignment), 3),
-                             squeeze=False)
+    panels = max(1, len(by_assignment))
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 3), squeeze=False)
+    if not by_assignment:  # nothing could be graded: an empty, labelled panel
+        axes[0][0].text(0.5, 0.5, "no graded submission", ha="center", va="center")
+        axes[0][0].set_axis_off()
     for ax, (name, scores) in zip(axes[0], sorted(by_assignment.items())):
         top = max((x.max_score for x in results if x.assignment == name), default=1.0)
         ax.hist(scores, bins=range(0, int(top) + 2), color="#4c72b0", edgecolor="white")

@@ -121,3 +121,11 @@ def test_report_sections_cover_the_course_and_leave_ungradable_files_out(
     report.write_csvs(tmp_path, [graded])
     assert (tmp_path / "grades.csv").read_text().splitlines() == [
         "student_id,assignment,score,max_score,manual_points", "gus,derive_lambda,1,3,2"]
+
+
+def test_report_of_a_class_with_nothing_graded(tmp_path: Path) -> None:
+    """Does a class of only broken files still get report.md, report.html and a plot?"""
+    md = report.write(tmp_path, [SubmissionResult("ida", "derive_lambda", (), (),
+                                                  "invalid_json")])
+    assert "## derive_lambda: no gradable submission" in md
+    assert (tmp_path / "scores.png").read_bytes().startswith(b"\x89PNG")
