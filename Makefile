@@ -63,7 +63,9 @@ test: $(STAMP) kernel-env postgres-tools
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Benchmarks (GitHub issue 8): writes bench/results.md; takes the better part of an hour.
+# Benchmarks (GitHub issue 8): writes bench/results.md.  The full run (7 interleaved repetitions
+# of four grading modes over 20 students x 2 notebooks) takes about 2.5 hours on 2 cores; a
+# quicker look: $(BIN)/python -m bench.run --students 10 --throughput-repeats 2 (25 min).
 bench: $(STAMP) kernel-env
 	$(BIN)/python -m bench.run
 

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import feedback, pipeline, report, runner, sandbox
+from grader import feedback, report, runner, sandbox
 from grader.items import NOTEBOOKS
 from grader.results import SubmissionResult
-from grader.submissions import discover, unpack
+from grader.submissions import BAD_STUDENT_ID, discover, unpack
 from grader.workers import start_server
 
 NO_SANDBOX_WARNING = ("Graded WITHOUT a sandbox (--no-sandbox): student code ran with the "
@@ -38,16 +38,13 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
         console.print(f"[bold red]WARNING:[/] {NO_SANDBOX_WARNING}")
     ws = runner.Workspace(out / ".work")
     ws.root.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
-    if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
-        db_url = f"sqlite:///{Path(db_url.removeprefix('sqlite:///')).absolute()}"
-    check_db(db_url)
+    db_url = check_db(db_url or f"sqlite:///{out / 'gradebook.db'}")
     root = unpack(submissions, ws.root)
     subs = discover(root)
     console.print(f"Preparing a private copy of the course; {len(subs)} submissions found")
     if subs:
         start_server()  # the forkserver warms up while the course is prepared
-    runner.prepare(ws, db_url, kernel_python)
+    course = runner.prepare(ws, db_url, kernel_python)
     # the report's plot needs matplotlib: imported while the jobs run, not after them
     threading.Thread(target=report.preload, name="preload-matplotlib", daemon=True).start()
     resumed = 0
@@ -62,15 +59,14 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
             bar.update(task, advance=1, description=f"{result.student}/{result.assignment}")
 
         # a journalled result is reused only for the same notebook graded the same way
-        settings = (f"sandboxed={sandboxed} timeout={timeout} "
-                    f"course={pipeline.course_digest()}")
+        settings = f"sandboxed={sandboxed} timeout={timeout} course={course}"
         results = runner.grade_all(ws, subs, workers, timeout, done, settings)
     if resumed:
         console.print(f"resumed: {resumed} submission(s) were already graded in an earlier run")
     runner.merge(db_url, results)
     report.write_csvs(out, results)
     for sub, r in zip(subs, results):
-        if r.assignment in NOTEBOOKS and r.problem != "bad_student_id":
+        if r.assignment in NOTEBOOKS and r.problem != BAD_STUDENT_ID:
             rendered = ws.rendered_feedback(sub.key)
             if r.problem or not rendered.is_file():  # the job could not render it
                 feedback.write(out, r, None if r.problem else ws.autograded_notebook(r))
@@ -86,10 +82,11 @@ def grade_class(submissions: Path, out: Path, *, workers: int, timeout: int,
     return 0
 
 
-def check_db(url: str) -> None:
-    """Raise ValueError, in one line that names ``--db``, unless the class gradebook at
-    ``url`` can be used: a valid SQLAlchemy URL whose driver is installed, an existing folder
-    for SQLite, a server that answers otherwise."""
+def check_db(url: str) -> str:
+    """``url`` with a relative SQLite path made absolute (jobs run in other folders); raise
+    ValueError, in one line that names ``--db``, unless the class gradebook there can be
+    used: a valid SQLAlchemy URL whose driver is installed, an existing folder for SQLite, a
+    server that answers otherwise."""
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -102,10 +99,12 @@ def check_db(url: str) -> None:
         raise ValueError(f"--db {url!r} is not a usable SQLAlchemy URL ({exc}); {example}"
                          ) from None
     if parsed.get_backend_name() == "sqlite":
-        folder = Path(parsed.database or ".").parent
-        if not folder.is_dir():
-            raise ValueError(f"--db {url!r}: the folder {folder} does not exist")
-        return
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError(f"--db {url!r}: the class gradebook must be a file; {example}")
+        path = Path(parsed.database).absolute()
+        if not path.parent.is_dir():
+            raise ValueError(f"--db {url!r}: the folder {path.parent} does not exist")
+        return parsed.set(database=str(path)).render_as_string(hide_password=False)
     engine = create_engine(url)
     try:
         with engine.connect():
@@ -116,6 +115,7 @@ def check_db(url: str) -> None:
                          f"{parsed.render_as_string(hide_password=True)}: {first}") from None
     finally:
         engine.dispose()
+    return url
 
 
 def _summary(results: list[SubmissionResult]) -> Table:

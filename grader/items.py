@@ -61,6 +61,11 @@ class Item:
     """how the answer is judged"""
     topic: str
     """a short label for reports"""
+    follows: str = ""
+    """the item whose answer this one is computed from (follow-through: :mod:`grader.carry`)"""
+    carry: Callable[[sp.Basic], Any] | None = None
+    """the check's reference when the student's own answer to ``follows`` replaces the key's:
+    an expression for an ``ExprCheck``, a values function for a ``NumberCheck``"""
 
 
 def _at(expr: sp.Expr, p: Mapping[str, Any], **over: Any) -> float:
@@ -105,6 +110,21 @@ def _lam_expr(reference: sp.Expr, catalogue: tuple[Misconception, ...], hint: st
 _DOUBLE = tuple(Misconception(x.tag, x.message, x.answer.subs(_m, 2 * _ml))
                 for x in C.LAM_CATALOGUE)
 _STRETCH = D.period_stretch(_i).subs(D.lam, D.LAM)
+_RATIOS = (2, 4, 8, 32)
+
+
+def _stretches(lam: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    stretch = D.period_stretch(_i).subs(D.lam, lam)
+    return _values(*((stretch, {"i": k}) for k in (0, 32, 63)))
+
+
+def _limit_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    value = float(sp.limit(lam_double, _d, sp.oo))
+    return lambda p: (value,)
+
+
+def _rel_error_values(rel: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    return _values(*((rel, {"d": 128, "m": r, "m_l": 1}) for r in _RATIOS))
 
 _DERIVE = (
     Item("theta_i", "derive_lambda", "theta_i", 1, ExprCheck(
@@ -158,26 +178,32 @@ _DERIVE = (
         "Check: lam must be 1 when m = m_l."), "lambda"),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
-        "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case"),
+        "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",
+        follows="lam_solution", carry=lambda lam: _values(lam)),
     Item("new_base_10000", "derive_lambda", "new_base_10000", 1, NumberCheck(
         _values(D.LAM * _b), 5e-5, "The new base is lam times the old base 10,000.",
-        _lam_slips(lambda e: e * _b)), "new base"),
+        _lam_slips(lambda e: e * _b)), "new base",
+        follows="lam_solution", carry=lambda lam: _values(lam * _b)),
     Item("stretch_first_middle_last", "derive_lambda", "stretch_first_middle_last", 1,
          NumberCheck(_values(*((_STRETCH, {"i": k}) for k in (0, 32, 63))), 5e-5,
                      "Evaluate lam**(2*i/d) for i = 0, d/4 and d/2 - 1 with the worked-case lam.",
                      ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
                                      "pair; base scaling stretches each pair differently."),
-                       _values(_ratio, _ratio, _ratio)),)), "per-pair stretch"),
+                       _values(_ratio, _ratio, _ratio)),)), "per-pair stretch",
+        follows="lam_solution", carry=_stretches),
     Item("lam_double", "derive_lambda", "lam_double", 1, ExprCheck(
         D.LAM_DOUBLE, ("d",), "Substitute m = 2*m_l into lam_solution and simplify.", _DOUBLE,
         {"m": C.Misconception("not_substituted", "Substitute m = 2*m_l: the answer depends on "
-                              "d only.")}, C.NOT_SYMBOLIC), "doubling: lambda(d)"),
+                              "d only.")}, C.NOT_SYMBOLIC), "doubling: lambda(d)",
+        follows="lam_solution", carry=lambda lam: lam.subs(_m, 2 * _ml)),
     Item("lam_double_values", "derive_lambda", "lam_double_values", 1, NumberCheck(
         _values((D.LAM_DOUBLE, {"d": 64}), (D.LAM_DOUBLE, {"d": 128})), 1e-6,
-        "Evaluate lam_double at d = 64 and d = 128, in that order.", ()), "doubling: values"),
+        "Evaluate lam_double at d = 64 and d = 128, in that order.", ()), "doubling: values",
+        follows="lam_double", carry=lambda ld: _values((ld, {"d": 64}), (ld, {"d": 128}))),
     Item("lam_double_limit", "derive_lambda", "lam_double_limit", 1, NumberCheck(
         lambda p: (2.0,), 1e-9, "Use sympy.limit(lam_double, d, sympy.oo).", ()),
-        "doubling: limit"),
+        "doubling: limit",
+        follows="lam_double", carry=_limit_values),
     Item("rel_error", "derive_lambda", "rel_error", 1, ExprCheck(
         D.RELATIVE_ERROR, ("m", "m_l", "d"), "The relative error of the approximation is "
         "(exact - approximate)/approximate... which one is the colleague's value?", (
@@ -187,22 +213,26 @@ _DERIVE = (
                           "m/m_l, not to lam.", 1 - _ratio ** (-2 / (_d - 2))),
             Misconception("absolute_error", "That is the absolute error; divide by m/m_l.",
                           D.LAM - _ratio),
-        )), "relative error"),
+        )), "relative error",
+        follows="lam_solution", carry=lambda lam: (lam - _ratio) / _ratio),
     Item("rel_error_values", "derive_lambda", "rel_error_values", 1, NumberCheck(
-        _values(*((D.RELATIVE_ERROR, {"d": 128, "m": r, "m_l": 1}) for r in (2, 4, 8, 32))),
+        _values(*((D.RELATIVE_ERROR, {"d": 128, "m": r, "m_l": 1}) for r in _RATIOS)),
         1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.", ()),
-        "relative error values"),
+        "relative error values",
+        follows="rel_error", carry=_rel_error_values),
     Item("colleague_claim", "derive_lambda", "colleague_claim", 1, ChoiceCheck(
         False, "Compare each relative error you computed with 5%.", ), "approximation verdict"),
     Item("dlam_dd", "derive_lambda", "dlam_dd", 1, ExprCheck(
         D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.", (
             Misconception("wrong_variable", "That is the derivative with respect to m; "
                           "differentiate with respect to d.", sp.diff(D.LAM, _m)),)),
-        "d lambda / d d"),
+        "d lambda / d d",
+        follows="lam_solution", carry=lambda lam: sp.diff(lam, _d)),
     Item("lam_limit", "derive_lambda", "lam_limit", 1, ExprCheck(
         D.LAM_LIMIT, ("m", "m_l"), "Take sympy.limit(lam_solution, d, sympy.oo): the result "
         "depends on m and m_l only.", (), {"b": C.CONTAINS_B, "lam": C.CONTAINS_LAM}),
-        "limit d -> oo"),
+        "limit d -> oo",
+        follows="lam_solution", carry=lambda lam: sp.limit(lam, _d, sp.oo)),
     Item("d2_reason", "derive_lambda", "d2_reason", 1, ChoiceCheck(
         "b", "Think about how many pairs there are at d = 2, and the frequency of pair 0.", {
             "a": Misconception("exponent_only", "The division by zero is a symptom. Ask why: "

@@ -49,6 +49,12 @@ class ScoreCaptures(NbGraderPreprocessor):
         help="Hard limit, in seconds, for judging one answer (enforced from outside).",
     ).tag(config=True)
 
+    carry_credit = Float(
+        1.0, min=0.0, max=1.0,
+        help="Share of an item's points for an answer worked correctly from the student's own "
+             "wrong earlier answer (follow-through, tagged carried_over); 0 gives none.",
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
                    ) -> tuple[NotebookNode, ResourcesDict]:
         """Score every registry cell (other cells pass through unchanged), all of them
@@ -61,7 +67,7 @@ class ScoreCaptures(NbGraderPreprocessor):
 
         results = scoring.score_cells(nb.cells, self.params, self.check_timeout,
                                       early if isinstance(judge, earlyjudge.EarlyJudge)
-                                      else None)
+                                      else None, self.carry_credit)
         for cell, result in zip(nb.cells, results):
             if result is not None:
                 scoring.write_result(cell, result)

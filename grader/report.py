@@ -16,31 +16,45 @@ from pathlib import Path
 
 from grader.items import NOTEBOOKS, REGISTRY
 from grader.results import SubmissionResult
+from grader.submissions import BAD_STUDENT_ID
 
 NOT_MISCONCEPTIONS = frozenset({
     "ok", "missing", "wrong_type", "unparsable", "tampered", "grader_error", "too_complex",
     "wrong_expression", "wrong_equation", "wrong_value", "wrong_choice", "wrong_values",
     "wrong_solutions", "exception", "extra_symbol", "not_equation", "evaluated_equation",
+    "carried_over", "cell_timeout",
 })
 """Tags that say an answer is wrong or absent without naming a specific slip."""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet will not run: one that would start a formula
+    (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets a leading apostrophe (OWASP's
+    advice against CSV injection).  Student ids cannot start that way, but a rejected id
+    or a folder name can, and is still listed."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def write_csvs(out: Path, results: list[SubmissionResult]) -> None:
-    """``grades.csv`` (one row per submission) and ``items.csv`` (one row per item)."""
+    """``grades.csv`` (one row per submission) and ``items.csv`` (one row per item).  Names
+    taken from the submissions are made :func:`spreadsheet_safe`."""
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["student_id", "assignment", "score", "max_score", "manual_points"])
         for r in results:  # manual_points: still to grade by hand (formgrader), in max_score
             manual = sum(g.max_score for g in r.grades if g.needs_manual_grade)
-            w.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}",
-                        f"{manual:g}"])
+            w.writerow([spreadsheet_safe(r.student), spreadsheet_safe(r.assignment),
+                        f"{r.score:g}", f"{r.max_score:g}", f"{manual:g}"])
     with open(out / "items.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["student_id", "assignment", "item", "score", "max_score", "tag"])
         for r in results:
             for it in r.items:
-                w.writerow([r.student, r.assignment, it.item, f"{it.score:g}",
-                            f"{it.max_score:g}", it.tag])
+                w.writerow([spreadsheet_safe(r.student), spreadsheet_safe(r.assignment), it.item,
+                            f"{it.score:g}", f"{it.max_score:g}", it.tag])
 
 
 def preload() -> None:
@@ -90,7 +104,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown(results: list[SubmissionResult], warnings: Sequence[str] = ()) -> str:
     """The report as Markdown (the HTML version adds the histogram image)."""
-    students = sorted({r.student for r in results if r.problem != "bad_student_id"})
+    students = sorted({r.student for r in results if r.problem != BAD_STUDENT_ID})
     bad = [r for r in results if r.problem]
     lines = ["# Class report: RoPE base scaling", ""]
     lines += [f"> **Warning:** {w}" for w in warnings] + ([""] if warnings else [])

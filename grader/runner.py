@@ -27,10 +27,10 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import cgroups, feedback, pipeline, sandbox
+from grader import cgroups, feedback, lean, pipeline, sandbox
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
-from grader.submissions import Submission
+from grader.submissions import BAD_STUDENT_ID, Submission
 from grader.workers import JobFailure, run_isolated
 
 
@@ -79,9 +79,10 @@ class Workspace:
         return self.root / "jobs" / key
 
 
-def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
+def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> str:
     """Make the template course and register every assignment in the class gradebook;
-    install the sandbox kernel unless ``kernel_python`` is None (``--no-sandbox``)."""
+    install the sandbox kernel unless ``kernel_python`` is None (``--no-sandbox``).  Return
+    the course's digest (:func:`grader.pipeline.course_digest`)."""
     if kernel_python is not None:
         sandbox.install(ws.sandbox, kernel_python)
     else:
@@ -106,6 +107,7 @@ def prepare(ws: Workspace, db_url: str, kernel_python: str | None) -> None:
                 pipeline.nbgrader(["generate_assignment", assignment, "--force", "--db", db_url],
                                   ws.course)
     ws.journal.mkdir(parents=True, exist_ok=True)
+    return digest
 
 
 def grade_cells(ws: Workspace, assignment: str) -> list[GradeRecord]:
@@ -177,6 +179,7 @@ def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,
     config = PyFileConfigLoader("nbgrader_config.py", path=str(job)).load_config()
     config.CourseDirectory.root = str(job)  # the file says ".": jobs share this process's cwd
     config.CourseDirectory.db_url = f"sqlite:///{job / 'gradebook.db'}"
+    lean.scratch_gradebook(job / "gradebook.db")  # a throwaway copy: no fsync per commit
     config.Execute.timeout = timeout
     runtime = None
     if sandbox_dir is not None:
@@ -345,7 +348,7 @@ def merge(db_url: str, results: Iterable[SubmissionResult]) -> None:
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         for r in results:
-            if r.assignment not in NOTEBOOKS or r.problem == "bad_student_id":
+            if r.assignment not in NOTEBOOKS or r.problem == BAD_STUDENT_ID:
                 continue  # an unknown folder or an unusable id: nothing for the gradebook
             gb.update_or_create_student(r.student)
             gb.update_or_create_submission(r.assignment, r.student)

@@ -14,8 +14,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from grader import carry, probes
 from grader import payload as P
-from grader import probes
 from grader.items import DEFAULT_PARAMS, REGISTRY, Item
 from grader.limits import Outcome, run_each
 from grader.results import ItemResult, Judgement, Verdict, wrong
@@ -119,9 +119,40 @@ def outcome_judgement(outcome: Outcome[Judgement]) -> Judgement:
                  "has been told.", detail=outcome.message, verdict=Verdict.INVALID)
 
 
-def missing(item: Item, reason: str) -> Judgement:
-    """The judgement when no answer was captured."""
+TIMEOUT_ENAME = "CellTimeoutError"
+"""The error nbgrader's ``Execute`` records in a cell stopped at the per-cell time limit
+(``Execute.error_on_timeout``)."""
+
+
+def timed_out(cell: NotebookNode) -> bool:
+    """Whether the cell was stopped at the per-cell time limit."""
+    return any(o.get("output_type") == "error" and o.get("ename") == TIMEOUT_ENAME
+               for o in cell.get("outputs", []))
+
+
+def _opening(cell: NotebookNode) -> str:
+    """The cell's first non-blank line, to name it (cells have no numbers students see)."""
+    lines = [ln.strip() for ln in str(cell.get("source", "")).splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    return first if len(first) <= 60 else first[:57] + "..."
+
+
+def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
+            cell: NotebookNode | None = None) -> Judgement:
+    """The judgement when no answer was captured; ``stopped`` is the last cell up to the
+    test cell ``cell`` that was stopped at the time limit, if any."""
+    if stopped is not None and stopped is cell:
+        return wrong("cell_timeout", f"Checking {item.name} ran past the time limit and was "
+                     f"stopped: for the grader's inputs your {item.name} is far too slow or "
+                     "never finishes. Look for an endless loop, or work that grows much "
+                     "faster than the input.", detail=reason, verdict=Verdict.TIMEOUT)
     name_error = f"NameError: name '{item.name}' is not defined"
+    if stopped is not None and reason.startswith("NameError"):
+        return wrong("cell_timeout", f"{item.name} is not defined because the cell starting "
+                     f"`{_opening(stopped)}` ran past the time limit and was stopped before "
+                     "it finished. Make that cell finish quickly (look for an endless loop, "
+                     "or a computation far larger than asked), then run all cells again.",
+                     detail=reason, verdict=Verdict.MISSING)
     if reason.startswith(name_error):
         return wrong("missing", f"{item.name} is not defined. Run the cell where you set it, "
                      "and make sure it runs without an error.", verdict=Verdict.MISSING)
@@ -138,13 +169,17 @@ def missing(item: Item, reason: str) -> Judgement:
 def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAULT_PARAMS,
                 seconds: float = CHECK_SECONDS,
                 early: Callable[[Item, P.Answer], Judgement | None] | None = None,
-                ) -> list[ItemResult | None]:
+                carry_credit: float = 1.0) -> list[ItemResult | None]:
     """Judge every hidden-test cell of the registry (all in one checking process); None for
     any other cell.  The points come from the cell's nbgrader metadata, which the gradebook
     restored.  ``early`` gives the judgement of an answer already judged while the notebook
-    ran (:mod:`grader.earlyjudge`), or None; only the other answers are judged here."""
+    ran (:mod:`grader.earlyjudge`), or None; only the other answers are judged here.  An
+    answer wrong against the key but worked correctly from the student's own wrong upstream
+    answer earns ``carry_credit`` of its points (:mod:`grader.carry`)."""
     found: list[tuple[Item, float, P.Answer | str] | None] = []
+    stopped: list[NotebookNode | None] = []  # the last cell, up to each, that timed out
     for cell in cells:
+        stopped.append(cell if timed_out(cell) else stopped[-1] if stopped else None)
         item = registry_item(cell)
         if item is None:
             found.append(None)
@@ -159,15 +194,18 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
     pending = [(f[0], f[2]) for f, k in zip(found, known)
                if f is not None and not isinstance(f[2], str) and k is None]
     judged = iter(judge_all(pending, params, seconds) if pending else [])
-    results: list[ItemResult | None] = []
-    for f, k in zip(found, known):
-        if f is None:
-            results.append(None)
-            continue
-        item, points, answer = f
-        judgement = missing(item, answer) if isinstance(answer, str) else k or next(judged)
-        results.append(ItemResult.from_judgement(item.id, points, judgement))
-    return results
+    judgements: dict[int, Judgement] = {}
+    for n, (f, k) in enumerate(zip(found, known)):
+        if f is not None:
+            item, _, answer = f
+            judgements[n] = (missing(item, answer, stopped[n], cells[n])
+                             if isinstance(answer, str) else k or next(judged))
+    answered = {f[0].id: (f[2], judgements[n]) for n, f in enumerate(found)
+                if f is not None and not isinstance(f[2], str)}
+    carried = carry.follow_through(answered, params, seconds, carry_credit)
+    return [None if f is None else ItemResult.from_judgement(
+                f[0].id, f[1], carried.get(f[0].id, judgements[n]))
+            for n, f in enumerate(found)]
 
 
 def score_cell(cell: NotebookNode, params: Mapping[str, Any] = DEFAULT_PARAMS,

@@ -43,6 +43,10 @@ class Submission:
         return f"{self.student}__{self.assignment}"
 
 
+BAD_STUDENT_ID = "bad_student_id"
+"""The problem tag of a submission whose folder or file name is not a valid student id: it
+gets no gradebook row and no feedback page, only a line in the report."""
+
 _STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 ID_RULE = ("a student id must start with an ASCII letter or digit and use only ASCII letters, "
            "digits, '.', '_', '@' and '-' (at most 100): nbgrader keeps it in file paths and its "
@@ -101,7 +105,7 @@ def _nested(root: Path) -> list[Submission]:
         if student.startswith("."):
             continue
         if not _STUDENT.match(student):
-            out.append(Submission(student, "?", None, "bad_student_id",
+            out.append(Submission(student, "?", None, BAD_STUDENT_ID,
                                   f"folder name {student!r} is not a usable student id: {ID_RULE}"))
             continue
         for assignment in NOTEBOOKS:
@@ -144,7 +148,7 @@ def _flat(files: list[Path]) -> list[Submission]:
                 student = stem[: -len(assignment) - 1]
                 bad = f"{path.name}: {student!r} is not a usable student id: {ID_RULE}"
                 out.append(check(Submission(student, assignment, path)) if _STUDENT.match(
-                    student) else Submission(student, assignment, None, "bad_student_id", bad))
+                    student) else Submission(student, assignment, None, BAD_STUDENT_ID, bad))
                 break
         else:
             out.append(Submission(stem, "?", None, "wrong_notebook_name",

@@ -5,6 +5,7 @@ must survive."""
 from __future__ import annotations
 
 import base64
+import csv
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from grader import feedback
+from grader.report import write_csvs
 from grader.results import ItemResult, SubmissionResult, Verdict
 
 PNG = base64.b64encode(bytes.fromhex(
@@ -125,3 +127,19 @@ def test_memoised_highlighting_gives_identical_pages(page: str, notebook: Path) 
 def test_data_urls_only_as_image_sources(tag: str, attr: str, value: str, kept: bool) -> None:
     """Is a data: URL kept only as an image's source, and other URLs untouched?"""
     assert (feedback._only_image_data(tag, attr, value) == value) is kept
+
+
+@pytest.mark.parametrize("name, cell", [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+    ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("ada_model", "ada_model"), ("a=b", "a=b")])
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, name: str,
+                                                     cell: str) -> None:
+    """A name from the submissions that a spreadsheet would run as a formula (a rejected
+    student id, a folder name) is written with a leading apostrophe, in both CSVs."""
+    item = ItemResult("theta_i", 0.0, 1.0, Verdict.MISSING, "missing", "m")
+    write_csvs(tmp_path, [SubmissionResult(name, name, (item,), (), "bad_student_id", "x")])
+    for csv_name in ("grades.csv", "items.csv"):
+        with open(tmp_path / csv_name, newline="", encoding="utf-8") as fh:
+            [_, row] = list(csv.reader(fh))
+        assert row[:2] == [cell, cell], csv_name

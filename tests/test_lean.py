@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jsonschema
 import nbformat
 import pytest
@@ -73,3 +75,38 @@ def test_nbgraders_metadata_check_still_refuses_bad_metadata() -> None:
     graded.metadata["nbgrader"]["points"] = "two"
     with pytest.raises(exceptions.ValidationError, match="'two' is not of type 'number'"):
         MetadataValidator().validate_nb(nb)
+
+
+def _pragmas(url: str) -> tuple[int, str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return (conn.execute(text("PRAGMA synchronous")).scalar(),
+                    conn.execute(text("PRAGMA journal_mode")).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_only_a_scratch_gradebook_skips_fsync(tmp_path: Path) -> None:
+    """A job's gradebook (marked) commits without waiting for the disk; any other database,
+    such as the class gradebook, keeps SQLite's defaults (FULL, a rollback journal file); and
+    nbgrader records grades in a scratch gradebook as usual."""
+    from nbgrader.api import Gradebook
+
+    from grader.toolpath import tools_on_path
+
+    tools_on_path()  # nbgrader runs alembic to create a gradebook
+    scratch, other = tmp_path / "job" / "gradebook.db", tmp_path / "class.db"
+    scratch.parent.mkdir()
+    lean.scratch_gradebook(scratch)
+    lean.scratch_gradebook(scratch)  # idempotent
+    with Gradebook(f"sqlite:///{scratch}") as gb:
+        gb.add_student("ada")
+    with Gradebook(f"sqlite:///{other}") as gb:
+        gb.add_student("ada")
+    assert _pragmas(f"sqlite:///{scratch}") == (0, "memory")
+    assert _pragmas(f"sqlite:///{other}") == (2, "delete")
+    with Gradebook(f"sqlite:///{scratch}") as gb:
+        assert [s.id for s in gb.students] == ["ada"]

@@ -64,11 +64,15 @@ class Scenario:
     """the targeted item's score"""
     also: dict[str, str] = field(default_factory=dict)
     """tags of some of the lost items worth pinning (the feedback follows the slip)"""
+    carried: frozenset[str] = frozenset()
+    """lost items whose answer is right for the student's own wrong upstream answer: full
+    points by follow-through, tagged carried_over (grader.carry)"""
 
     def expected(self) -> dict[str, float]:
         """Expected score of every item of the notebook."""
-        return {item: (self.score if item == self.item else 0.0 if item in self.lost
-                       else it.points) for item, it in ITEMS.items()}
+        return {item: (self.score if item == self.item
+                       else 0.0 if item in self.lost - self.carried else it.points)
+                for item, it in ITEMS.items()}
 
 
 # Everything computed from lam_solution in sections 6-9.  The limits (lam_double_limit,
@@ -81,6 +85,11 @@ LAM_DOWNSTREAM = frozenset({
 EQUATION_DOWNSTREAM = frozenset({
     "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution"})
 LIMITS_AND_VERDICT = frozenset({"lam_double_limit", "colleague_claim", "lam_limit"})
+# Follow-through: the lambda-downstream answers carried over from a wrong lam_solution that
+# still depends on m, m_l and d.  An item also built from another wrong answer (the stretches
+# from base_stretch_i, rel_error from pi_stretch) is not carried.  colleague_claim never is.
+# A lam_solution without d (PI's factor m/m_l) is no attempt at lambda: nothing is carried.
+LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
 SCENARIOS: dict[str, Scenario] = {
     "theta-one-based": Scenario(
@@ -88,15 +97,18 @@ SCENARIOS: dict[str, Scenario] = {
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "period_i", "base_stretch_i", "highest_freq_solutions", "matching_eq",
             "new_period"},
-        also={"matching_eq": "second_to_last_pair", "highest_freq_solutions": "wrong_solutions"}),
+        also={"matching_eq": "second_to_last_pair", "highest_freq_solutions": "wrong_solutions"},
+        carried=LAM_DOWNSTREAM - {"stretch_first_middle_last"}),
     "period-missing-2pi": Scenario(
         "period_i_answer", "period_i = 1 / theta_i", "period_i", "missing_2pi",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
-            "pi_stretch", "matching_eq", "new_period", "lam_double_limit", "lam_limit"}),
+            "pi_stretch", "matching_eq", "new_period", "lam_double_limit", "lam_limit"},
+        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS),
     "pi-inverted": Scenario(
         "pi_stretch_answer", "pi_stretch = m_l / m", "pi_stretch", "pi_inverted",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {"matching_eq"},
-        also={"matching_eq": "matched_frequency", "lam_solution": "matched_frequency"}),
+        also={"matching_eq": "matched_frequency", "lam_solution": "matched_frequency"},
+        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS),
     "i-star-highest-frequency": Scenario(
         "i_star_answer", "i_star = sp.Integer(0)", "i_star", "highest_frequency_pair",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {
@@ -118,24 +130,26 @@ SCENARIOS: dict[str, Scenario] = {
     "lam-inverted-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** exponent", "lam_solution",
         "inverted_exponent", LAM_DOWNSTREAM | {"colleague_claim"},
-        also={"lam_4096_16384_d128": "inverted_exponent", "lam_double": "inverted_exponent"}),
+        also={"lam_4096_16384_d128": "carried_over", "lam_double": "carried_over"},
+        carried=LAM_DOWNSTREAM),
     "lam-matched-frequency": Scenario(
         "lam_solution_answer", "lam_solution = (1 / step_cancel_b.rhs) ** (1 / exponent)",
         "lam_solution", "matched_frequency", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        also={"new_base_10000": "matched_frequency"}),
+        carried=LAM_DOWNSTREAM | LIMITS),
     "lam-second-to-last-pair": Scenario(
         "lam_solution_answer",
         "lam_solution = step_cancel_b.rhs ** (1 / sp.simplify(2 * (d / 2 - 2) / d))",
         "lam_solution", "second_to_last_pair", LAM_DOWNSTREAM,
-        also={"lam_4096_16384_d128": "second_to_last_pair"}),
+        carried=LAM_DOWNSTREAM),
     "lam-per-step-ratio": Scenario(
         "lam_solution_answer",
         "lam_solution = sp.simplify(sp.solve(step_cancel_b, lam)[0] / pi_stretch)",
         "lam_solution", "per_step_ratio", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        also={"lam_double": "per_step_ratio"}),
+        carried=LAM_DOWNSTREAM | {"lam_double_limit"}),
     "lam-half-d-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** (d / 2)", "lam_solution",
-        "half_d_exponent", LAM_DOWNSTREAM | {"lam_double_limit", "lam_limit"}),
+        "half_d_exponent", LAM_DOWNSTREAM | {"lam_double_limit", "lam_limit"},
+        carried=LAM_DOWNSTREAM),
     "lam-contains-b": Scenario(
         "lam_solution_answer", "lam_solution = step_split.rhs ** (1 / exponent)",
         "lam_solution", "contains_b", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
@@ -421,7 +435,11 @@ def test_misconception_scenario(runs: Runs, name: str) -> None:
         assert results[item].tag == tag, (item, results[item].message)
     for item, r in results.items():
         if r.score == r.max_score:
-            assert r.tag == "ok", (item, r.tag)
+            assert r.tag == ("carried_over" if item in scenario.carried else "ok"), (item, r.tag)
+        if item in scenario.carried:
+            up = "lam_double" if item.startswith("lam_double_") else (
+                "rel_error" if item == "rel_error_values" else "lam_solution")
+            assert f"which is not right: fix {up} (see its feedback)" in r.message, item
 
 
 def test_scenarios_cover_the_catalogue_tags() -> None:

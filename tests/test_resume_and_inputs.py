@@ -71,8 +71,15 @@ def test_a_bad_db_is_one_line_naming_the_option(url: str, message: str) -> None:
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_good_sqlite_db_passes(tmp_path: Path) -> None:
-    check_db(f"sqlite:///{tmp_path / 'gradebook.db'}")
+def test_a_good_sqlite_db_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An absolute SQLite URL is kept; a relative one is made absolute from the current folder
+    (the jobs run elsewhere); an in-memory database is refused (nothing would be kept)."""
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    assert check_db(url) == url
+    monkeypatch.chdir(tmp_path)
+    assert check_db("sqlite:///gb.db?timeout=30") == f"sqlite:///{tmp_path}/gb.db?timeout=30"
+    with pytest.raises(ValueError, match="--db 'sqlite://': the class gradebook must be a file"):
+        check_db("sqlite://")
 
 
 def _interrupted(_job: object) -> None:

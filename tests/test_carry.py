@@ -1,0 +1,167 @@
+"""Follow-through (grader.carry) and the feedback of cells stopped at the time limit.
+
+A student whose lam_solution is wrong and who then does every later step correctly on it
+gets those steps' points, tagged carried_over, with feedback naming lam_solution; a later
+answer that follows neither the key nor the student's own lam is still wrong.  The carried
+answers below are built here with sympy and plain floats, not with the registry's code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import nbformat
+import pytest
+import sympy as sp
+
+from grader import payload as P
+from grader import scoring
+from grader.capture import capture_value
+from grader.items import REGISTRY
+from grader.results import Verdict
+
+m, m_l, d = sp.symbols("m m_l d", positive=True)
+SLIP = (m / m_l) ** (d / (d - 4))  # matched the second-to-last pair
+SLIP_AT = 4.0 ** (128 / 124)  # SLIP at m/m_l = 4, d = 128
+SLIP_DOUBLE = 2 ** (d / (d - 4))
+KEY = (m / m_l) ** (d / (d - 2))
+
+
+def _cell(item_id: str, answer: object) -> nbformat.NotebookNode:
+    """An executed hidden-test cell of ``item_id`` holding the capture of ``answer``."""
+    cell = nbformat.v4.new_code_cell(f'grade("{item_id}", ...)')
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": item_id,
+                                 "points": REGISTRY[item_id].points}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        P.MIME: {"item": item_id, "answer": P.to_json(capture_value(answer))}})]
+    return cell
+
+
+def _scores(answers: dict[str, object], **kw) -> dict[str, tuple[float, str]]:
+    results = scoring.score_cells([_cell(k, v) for k, v in answers.items()], **kw)
+    return {r.item: (r.score, r.tag) for r in results if r is not None}
+
+
+CARRIED = {  # each later answer done right on SLIP
+    "lam_4096_16384_d128": SLIP_AT,
+    "new_base_10000": SLIP_AT * 10_000,
+    "stretch_first_middle_last": [1.0, SLIP_AT ** 0.5, SLIP_AT ** (126 / 128)],
+    "lam_double": SLIP_DOUBLE,
+    "lam_double_values": [2 ** (64 / 60), 2 ** (128 / 124)],
+    "lam_double_limit": 2.0,  # the same as the key's: already right
+    "rel_error": SLIP / (m / m_l) - 1,
+    "rel_error_values": [r ** (4 / 124) - 1 for r in (2, 4, 8, 32)],
+    "dlam_dd": sp.diff(SLIP, d),
+    "lam_limit": m / m_l,  # the same as the key's
+}
+
+
+def test_every_later_step_done_right_on_a_wrong_lambda_earns_its_points() -> None:
+    """lam_solution wrong (0 of 3, second_to_last_pair); every item computed from it earns
+    full points, tagged carried_over, except those whose right answer is the key's anyway."""
+    got = _scores({"lam_solution": SLIP, **CARRIED})
+    assert got["lam_solution"] == (0.0, "second_to_last_pair")
+    expected = {k: (float(REGISTRY[k].points), "carried_over") for k in CARRIED}
+    expected["lam_double_limit"] = (1.0, "ok")
+    expected["lam_limit"] = (1.0, "ok")
+    assert {k: got[k] for k in CARRIED} == expected
+
+
+def test_the_feedback_names_the_item_to_fix_and_reveals_nothing() -> None:
+    results = scoring.score_cells([_cell("lam_solution", SLIP), _cell("dlam_dd",
+                                                                      sp.diff(SLIP, d))])
+    carried = results[1]
+    assert carried.verdict is Verdict.CORRECT and carried.tag == "carried_over"
+    assert "your lam_solution, which is not right: fix lam_solution" in carried.message
+    assert "d - 2" not in carried.message and "d-2" not in carried.message
+
+
+def test_a_step_that_follows_neither_the_key_nor_the_student_is_wrong() -> None:
+    """dlam_dd differentiated in m (the catalogued slip, on the key) and a lam value off by
+    10 %: neither follows the student's lam_solution, so they keep their own verdicts."""
+    got = _scores({"lam_solution": SLIP, "dlam_dd": sp.diff(KEY, m),
+                   "lam_4096_16384_d128": SLIP_AT * 1.1})
+    assert got["dlam_dd"] == (0.0, "wrong_variable")
+    assert got["lam_4096_16384_d128"] == (0.0, "wrong_value")
+
+
+def test_a_right_upstream_carries_nothing() -> None:
+    """With lam_solution right, a wrong later answer is judged against the key alone, even
+    when it happens to follow some other lambda."""
+    got = _scores({"lam_solution": KEY, "dlam_dd": sp.diff(SLIP, d)})
+    assert got == {"lam_solution": (3.0, "ok"), "dlam_dd": (0.0, "wrong_expression")}
+
+
+def test_no_credit_is_carried_from_a_slip_that_removes_the_work() -> None:
+    """lam = m/m_l (PI's factor) has no d: its derivative in d and its relative error to
+    m/m_l are both 0, which shows nothing, so no follow-through (the carried answers lose
+    the key's symbols)."""
+    got = _scores({"lam_solution": m / m_l, "dlam_dd": sp.Integer(0),
+                   "rel_error": sp.Integer(0)})
+    assert got["lam_solution"][0] == 0.0
+    assert got["dlam_dd"] == (0.0, "wrong_expression")
+    assert got["rel_error"] == (0.0, "wrong_expression")
+
+
+@pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])
+def test_follow_through_credit_is_configurable(credit: float, verdict: Verdict) -> None:
+    results = scoring.score_cells([_cell("lam_solution", SLIP),
+                                   _cell("dlam_dd", sp.diff(SLIP, d))], carry_credit=credit)
+    assert (results[1].score, results[1].tag, results[1].verdict) == (
+        credit, "carried_over", verdict)
+
+
+def test_a_chain_carries_from_the_students_own_intermediate_answer() -> None:
+    """lam_double_values follows lam_double, which follows lam_solution: values computed
+    from the student's (carried) lam_double earn their point."""
+    got = _scores({"lam_solution": SLIP, "lam_double": SLIP_DOUBLE,
+                   "lam_double_values": [float(SLIP_DOUBLE.subs(d, 64)),
+                                         float(SLIP_DOUBLE.subs(d, 128))]})
+    assert got["lam_double_values"] == (1.0, "carried_over")
+    assert math.isclose(got["lam_double"][0], 1.0)
+
+
+# --- cells stopped at the time limit -----------------------------------------------------
+
+
+def _stopped(source: str) -> nbformat.NotebookNode:
+    """A cell nbgrader's Execute stopped at the per-cell limit: the kernel's interrupt, then
+    nbgrader's own CellTimeoutError."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [
+        nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]),
+        nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="", traceback=[
+            "CellTimeoutError: No reply from kernel before timeout"])]
+    return cell
+
+
+def _unanswered(item_id: str) -> nbformat.NotebookNode:
+    cell = _cell(item_id, 0)
+    name = REGISTRY[item_id].name
+    cell.outputs = [nbformat.v4.new_output(
+        "error", ename="NameError", evalue=f"name '{name}' is not defined", traceback=[])]
+    return cell
+
+
+def test_a_name_left_undefined_by_a_stopped_cell_says_so() -> None:
+    cells = [_stopped("\n# an answer\nwhile True:\n    pass\nlam_solution = 1"),
+             _unanswered("lam_solution")]
+    [_, result] = scoring.score_cells(cells)
+    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.MISSING)
+    assert result.message.startswith("lam_solution is not defined because the cell starting "
+                                     "`# an answer` ran past the time limit")
+
+
+def test_a_test_cell_stopped_at_the_limit_says_the_code_is_too_slow() -> None:
+    cell = _stopped('grade("find_lambda", find_lambda)')
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "find_lambda",
+                                 "points": 2}
+    [result] = scoring.score_cells([cell])
+    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.TIMEOUT)
+    assert result.message.startswith("Checking find_lambda ran past the time limit")
+
+
+def test_without_a_stopped_cell_an_undefined_name_is_just_missing() -> None:
+    [result] = scoring.score_cells([_unanswered("lam_solution")])
+    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
+    assert result.message.startswith("lam_solution is not defined. Run the cell")
