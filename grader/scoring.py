@@ -132,7 +132,8 @@ def timed_out(cell: NotebookNode) -> bool:
 
 def _opening(cell: NotebookNode) -> str:
     """The cell's first non-blank line, to name it (cells have no numbers students see)."""
-    lines = [ln.strip() for ln in str(cell.get("source", "")).splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in str(cell.get("source", "")).splitlines()
+             if ln.strip() and ln.strip() != "# YOUR CODE HERE"]  # nbgrader's stub marker
     first = lines[0] if lines else ""
     return first if len(first) <= 60 else first[:57] + "..."
 
@@ -147,15 +148,19 @@ def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
                      "never finishes. Look for an endless loop, or work that grows much "
                      "faster than the input.", detail=reason, verdict=Verdict.TIMEOUT)
     name_error = f"NameError: name '{item.name}' is not defined"
-    if stopped is not None and reason.startswith("NameError"):
+    if stopped is not None and reason.startswith(name_error) and re.search(
+            rf"\b{re.escape(item.name)}\b", str(stopped.get("source", ""))):
         return wrong("cell_timeout", f"{item.name} is not defined because the cell starting "
                      f"`{_opening(stopped)}` ran past the time limit and was stopped before "
                      "it finished. Make that cell finish quickly (look for an endless loop, "
                      "or a computation far larger than asked), then run all cells again.",
                      detail=reason, verdict=Verdict.MISSING)
     if reason.startswith(name_error):
+        note = "" if stopped is None else (
+            f" Note that the cell starting `{_opening(stopped)}` ran past the time limit and "
+            "was stopped: whatever it should have defined is missing too.")
         return wrong("missing", f"{item.name} is not defined. Run the cell where you set it, "
-                     "and make sure it runs without an error.", verdict=Verdict.MISSING)
+                     f"and make sure it runs without an error.{note}", verdict=Verdict.MISSING)
     if reason.startswith("tampered"):
         return wrong("tampered", "The answer for this item was not recorded correctly.",
                      detail=reason, verdict=Verdict.INVALID)

@@ -152,6 +152,18 @@ def test_a_name_left_undefined_by_a_stopped_cell_says_so() -> None:
                                      "`# an answer` ran past the time limit")
 
 
+def test_an_unrelated_stopped_cell_is_mentioned_not_blamed() -> None:
+    """A name the stopped cell never mentions is missing for its own reason: the feedback
+    says missing, and only notes the stopped cell."""
+    cells = [_stopped("slow_demo()"), _unanswered("lam_solution")]
+    [_, result] = scoring.score_cells(cells)
+    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
+    assert result.message == (
+        "lam_solution is not defined. Run the cell where you set it, and make sure it runs "
+        "without an error. Note that the cell starting `slow_demo()` ran past the time limit "
+        "and was stopped: whatever it should have defined is missing too.")
+
+
 def test_a_test_cell_stopped_at_the_limit_says_the_code_is_too_slow() -> None:
     cell = _stopped('grade("find_lambda", find_lambda)')
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "find_lambda",
