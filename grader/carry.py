@@ -18,7 +18,7 @@ shows nothing).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -56,11 +56,9 @@ def carried_check(item: Item, upstream: sp.Basic) -> ExprCheck | NumberCheck | N
     if isinstance(key, sp.Expr) and upstream.free_symbols != key.free_symbols:
         return None  # not an attempt at the upstream item (a lambda without d, a number)
     reference = item.carry(upstream)
-    if isinstance(item.check, ExprCheck):
-        if not isinstance(reference, sp.Expr) or (
-                reference.free_symbols != item.check.reference.free_symbols):
-            return None  # the slip removed what this step works on
-        return dataclasses.replace(item.check, reference=reference, catalogue=())
+    if isinstance(item.check, ExprCheck) and (not isinstance(reference, sp.Expr) or (
+            reference.free_symbols != item.check.reference.free_symbols)):
+        return None  # the slip removed what this step works on
     return dataclasses.replace(item.check, reference=reference, catalogue=())
 
 
@@ -98,11 +96,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         todo.append((item, answer, up_answer))
     if not todo:
         return {}
-    outcomes = run_each(judge_carried, _calls(todo, params, credit), seconds)
+    outcomes = run_each(judge_carried, [(item, answer, up, params, credit)
+                                        for item, answer, up in todo], seconds)
     return {item.id: o.value for (item, _, _), o in zip(todo, outcomes)
             if o.status == "ok" and o.value is not None}
-
-
-def _calls(todo: Sequence[tuple[Item, P.Answer, P.Answer]], params: Mapping[str, Any],
-           credit: float) -> list[tuple[Any, ...]]:
-    return [(item, answer, up, params, credit) for item, answer, up in todo]

@@ -109,8 +109,14 @@ def _lam_expr(reference: sp.Expr, catalogue: tuple[Misconception, ...], hint: st
 
 _DOUBLE = tuple(Misconception(x.tag, x.message, x.answer.subs(_m, 2 * _ml))
                 for x in C.LAM_CATALOGUE)
-_STRETCH = D.period_stretch(_i).subs(D.lam, D.LAM)
 _RATIOS = (2, 4, 8, 32)
+
+# Values computed from an earlier answer: the key's reference is the function applied to the
+# key's upstream expression, the follow-through reference (Item.carry) to the student's.
+
+
+def _double_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    return _values((lam_double, {"d": 64}), (lam_double, {"d": 128}))
 
 
 def _stretches(lam: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
@@ -185,7 +191,7 @@ _DERIVE = (
         _lam_slips(lambda e: e * _b)), "new base",
         follows="lam_solution", carry=lambda lam: _values(lam * _b)),
     Item("stretch_first_middle_last", "derive_lambda", "stretch_first_middle_last", 1,
-         NumberCheck(_values(*((_STRETCH, {"i": k}) for k in (0, 32, 63))), 5e-5,
+         NumberCheck(_stretches(D.LAM), 5e-5,
                      "Evaluate lam**(2*i/d) for i = 0, d/4 and d/2 - 1 with the worked-case lam.",
                      ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
                                      "pair; base scaling stretches each pair differently."),
@@ -197,9 +203,9 @@ _DERIVE = (
                               "d only.")}, C.NOT_SYMBOLIC), "doubling: lambda(d)",
         follows="lam_solution", carry=lambda lam: lam.subs(_m, 2 * _ml)),
     Item("lam_double_values", "derive_lambda", "lam_double_values", 1, NumberCheck(
-        _values((D.LAM_DOUBLE, {"d": 64}), (D.LAM_DOUBLE, {"d": 128})), 1e-6,
+        _double_values(D.LAM_DOUBLE), 1e-6,
         "Evaluate lam_double at d = 64 and d = 128, in that order.", ()), "doubling: values",
-        follows="lam_double", carry=lambda ld: _values((ld, {"d": 64}), (ld, {"d": 128}))),
+        follows="lam_double", carry=_double_values),
     Item("lam_double_limit", "derive_lambda", "lam_double_limit", 1, NumberCheck(
         lambda p: (2.0,), 1e-9, "Use sympy.limit(lam_double, d, sympy.oo).", ()),
         "doubling: limit",
@@ -216,7 +222,7 @@ _DERIVE = (
         )), "relative error",
         follows="lam_solution", carry=lambda lam: (lam - _ratio) / _ratio),
     Item("rel_error_values", "derive_lambda", "rel_error_values", 1, NumberCheck(
-        _values(*((D.RELATIVE_ERROR, {"d": 128, "m": r, "m_l": 1}) for r in _RATIOS)),
+        _rel_error_values(D.RELATIVE_ERROR),
         1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.", ()),
         "relative error values",
         follows="rel_error", carry=_rel_error_values),
