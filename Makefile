@@ -64,7 +64,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Benchmarks (GitHub issue 8): writes bench/results.md.  The full run (7 interleaved repetitions
-# of four grading modes over 20 students x 2 notebooks) takes about 2.5 hours on 2 cores; a
+# of four grading modes over 20 students x 2 notebooks) takes about 2 h 20 min on 2 cores; a
 # quicker look: $(BIN)/python -m bench.run --students 10 --throughput-repeats 2 (25 min).
 bench: $(STAMP) kernel-env
 	$(BIN)/python -m bench.run
