@@ -10,6 +10,7 @@ float32 inputs only.  Everything runs end to end, positions to output, tables in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,16 +74,29 @@ class KernelCase:
         return ratios(self.times[name], self.times[other])
 
 
-def threaded_copy(x: np.ndarray, threads: int) -> np.ndarray:
-    """``x.copy()`` split by position between ``threads`` threads with ``apply_rope``'s own
-    split and thread runner: the floor for a kernel that uses them."""
+def _in_spans(x: np.ndarray, threads: int, op: Callable[..., object]) -> np.ndarray:
+    """``op(x_part, out=out_part)`` into a fresh array, split by position between ``threads``
+    threads with ``apply_rope``'s own split and thread runner."""
     out = np.empty_like(x)
 
-    def copy(start: int, stop: int) -> None:
-        np.copyto(out[..., start:stop, :], x[..., start:stop, :])
+    def part(start: int, stop: int) -> None:
+        op(x[..., start:stop, :], out=out[..., start:stop, :])
 
-    R._in_threads(copy, R._spans(x.shape[-2], threads))
+    R._in_threads(part, R._spans(x.shape[-2], threads))
     return out
+
+
+def threaded_copy(x: np.ndarray, threads: int) -> np.ndarray:
+    """``x.copy()`` split the way ``apply_rope`` splits it: the floor for a kernel that uses
+    those threads."""
+    return _in_spans(x, threads, lambda part, out: np.copyto(out, part))
+
+
+def threaded_pass(x: np.ndarray, threads: int) -> np.ndarray:
+    """One numpy ufunc pass over ``x`` (``np.positive`` into a fresh array), split the same way:
+    the least that a kernel built from numpy ufuncs, which must read x and write its result at
+    least once, costs in those threads."""
+    return _in_spans(x, threads, np.positive)
 
 
 def run_case(layout: str, dtype: str, shape: tuple[int, ...], repeats: int) -> KernelCase:
@@ -96,9 +110,11 @@ def run_case(layout: str, dtype: str, shape: tuple[int, ...], repeats: int) -> K
         "apply_rope": lambda: R.apply_rope(x, pos, BASE, layout),
         "apply_rope_1t": lambda: R.apply_rope(x, pos, BASE, layout, threads=1),
         "naive": lambda: naive_rope(x, pos, BASE, layout),
+        "pass": lambda: np.positive(x),
     }
     if threads > 1:
         fns["copy_threads"] = lambda: threaded_copy(x, threads)
+        fns["pass_threads"] = lambda: threaded_pass(x, threads)
     if dtype == "float32":
         fns["naive_f32_angles"] = lambda: naive_rope(x, pos, BASE, layout, np.float32)
     case = KernelCase(layout, dtype, threads)

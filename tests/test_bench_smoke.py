@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.kernel import naive_rope, threaded_copy
+from bench.kernel import naive_rope, threaded_copy, threaded_pass
 from solutions.rope import apply_rope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,14 @@ def test_naive_baseline_is_rope(layout: str, dtype: str) -> None:
 def test_the_threaded_copy_floor_is_a_copy(threads: int) -> None:
     x = np.random.default_rng(1).standard_normal((2, 7, 4)).astype(np.float32)
     out = threaded_copy(x, threads)
+    assert out.tobytes() == x.tobytes() and not np.shares_memory(out, x)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_one_pass_floor_reads_and_writes_every_element(threads: int) -> None:
+    x = np.random.default_rng(2).standard_normal((3, 5, 6))
+    x[0, 4, 5] = -0.0
+    out = threaded_pass(x, threads)
     assert out.tobytes() == x.tobytes() and not np.shares_memory(out, x)
 
 
