@@ -28,16 +28,21 @@ from grader.items import REGISTRY, Item
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict
-from grader.symbolic import ExprCheck, NumberCheck, to_sympy
+from grader.symbolic import ChoiceCheck, ExprCheck, NumberCheck, to_sympy
 
 TAG = "carried_over"
 """The tag of an answer credited by follow-through."""
 
 
 def upstream_value(answer: P.Answer) -> sp.Basic | None:
-    """The student's upstream answer as a sympy object, or None when it cannot be used."""
+    """The student's upstream answer as a sympy object (a list of numbers as a Tuple of
+    Floats), or None when it cannot be used."""
     if isinstance(answer, P.NumberAnswer):
         return sp.Float(answer.value, 30)
+    if isinstance(answer, P.SequenceAnswer):
+        if answer.items and all(isinstance(x, P.NumberAnswer) for x in answer.items):
+            return sp.Tuple(*(sp.Float(x.value, 30) for x in answer.items))
+        return None
     if isinstance(answer, (P.SympyAnswer, P.TextAnswer)):
         try:
             value = to_sympy(answer)
@@ -47,14 +52,19 @@ def upstream_value(answer: P.Answer) -> sp.Basic | None:
     return None
 
 
-def carried_check(item: Item, upstream: sp.Basic) -> ExprCheck | NumberCheck | None:
+def carried_check(item: Item, upstream: sp.Basic) -> ExprCheck | NumberCheck | ChoiceCheck | None:
     """The item's check with the student's upstream answer in place of the key's, or None
     when nothing may be carried from it."""
-    if item.carry is None or not isinstance(item.check, (ExprCheck, NumberCheck)):
+    if item.carry is None or not isinstance(item.check, (ExprCheck, NumberCheck, ChoiceCheck)):
         return None
     key = getattr(REGISTRY[item.follows].check, "reference", None)
     if isinstance(key, sp.Expr) and upstream.free_symbols != key.free_symbols:
         return None  # not an attempt at the upstream item (a lambda without d, a number)
+    if isinstance(item.check, ChoiceCheck):  # a decision taken from the student's own values
+        choice = item.carry(upstream)
+        if type(choice) is not type(item.check.answer):
+            return None
+        return dataclasses.replace(item.check, answer=choice, wrong_choices={})
     reference = item.carry(upstream)
     if isinstance(item.check, ExprCheck) and (not isinstance(reference, sp.Expr) or (
             reference.free_symbols != item.check.reference.free_symbols)):

@@ -47,8 +47,8 @@ LAM_CATALOGUE: tuple[Misconception, ...] = (
     ),
     Misconception(
         "second_to_last_pair",
-        "You matched pair i = d/2 - 2. With indices from 0, the last pair is i = d/2 - 1 "
-        "(the book's k = d/2).",
+        "You matched pair i = d/2 - 2, one before the last pair. Count again which index the "
+        "last pair has when indices start at 0 (the book's k = d/2).",
         r ** (d / (d - 4)),
     ),
     HIGHEST_FREQUENCY,
@@ -60,8 +60,8 @@ LAM_CATALOGUE: tuple[Misconception, ...] = (
     ),
     Misconception(
         "half_d_exponent",
-        "The exponent d/2 counts the pairs. The matched pair's exponent is 2*i*/d for "
-        "i* = d/2 - 1; invert that exponent.",
+        "The exponent d/2 counts the pairs. lam's exponent comes from the matched pair's "
+        "period exponent instead: undo that power.",
         r ** (d / 2),
     ),
     Misconception(
@@ -72,8 +72,8 @@ LAM_CATALOGUE: tuple[Misconception, ...] = (
     ),
     Misconception(
         "square_root",
-        "You took a square root somewhere. The matched pair's period exponent is 2*i*/d with "
-        "i* = d/2 - 1; solve lam**((d-2)/d) = m/m_l exactly.",
+        "You took a square root somewhere. Solve your equation lam**e = m/m_l exactly, with "
+        "the matched pair's own exponent e: no square root appears.",
         sp.sqrt(r),
     ),
 )
@@ -96,8 +96,8 @@ NOT_SYMBOLIC = Misconception(
 
 OFF_BY_ONE_EQUATION = Misconception(
     "off_by_one_index",
-    "Your equation uses exponent 1, which is pair i = d/2. That pair does not exist: indices "
-    "run 0 .. d/2 - 1, so the last pair's exponent is 2*(d/2 - 1)/d.",
+    "Your equation uses exponent 1, which is pair i = d/2. That pair does not exist: with "
+    "d/2 pairs counted from 0, which index does the last one have?",
     sp.Eq(2 * sp.pi * lam * b, r * 2 * sp.pi * b),
 )
 HIGHEST_FREQUENCY_EQUATION = Misconception(
@@ -105,19 +105,20 @@ HIGHEST_FREQUENCY_EQUATION = Misconception(
 )
 
 EXPONENT_CATALOGUE: tuple[Misconception, ...] = (
-    Misconception("reciprocal_exponent", "That is the reciprocal: the exponent of the last "
-                  "pair's period is 2*i*/d with i* = d/2 - 1.", d / (d - 2)),
+    Misconception("reciprocal_exponent", "That is the reciprocal of the exponent: read it off "
+                  "the last pair's period, with your i_star put in.", d / (d - 2)),
     Misconception("off_by_one_index", "Exponent 1 belongs to pair i = d/2, which does not "
-                  "exist: the last index is d/2 - 1.", sp.Integer(1)),
-    Misconception("missing_factor_2", "The period exponent is 2*i/d; you dropped the 2.",
-                  (d - 2) / (2 * d)),
-    Misconception("second_to_last_pair", "That is pair d/2 - 2; the last pair is d/2 - 1.",
+                  "exist: with indices from 0, which index does the last pair have?",
+                  sp.Integer(1)),
+    Misconception("missing_factor_2", "Your exponent is half the right size: compare it with "
+                  "the exponent in your period_i.", (d - 2) / (2 * d)),
+    Misconception("second_to_last_pair", "That is pair d/2 - 2, one before the last pair.",
                   (d - 4) / d),
 )
 
 I_STAR_CATALOGUE: tuple[Misconception, ...] = (
-    Misconception("off_by_one_index", "Indices run from 0, so there is no pair d/2: the last "
-                  "one is one less.", d / 2),
+    Misconception("off_by_one_index", "There is no pair d/2: the d/2 pairs are counted from "
+                  "0. Which index does the last one get?", d / 2),
     Misconception("highest_frequency_pair", HIGHEST_FREQUENCY.message, sp.Integer(0)),
     Misconception("dimension_not_pair", "d - 1 is the last dimension of the vector; pairs are "
                   "counted in twos.", d - 1),
@@ -125,12 +126,12 @@ I_STAR_CATALOGUE: tuple[Misconception, ...] = (
 
 THETA_CATALOGUE: tuple[Misconception, ...] = (
     Misconception("one_based_index", "That is the book's 1-based formula theta_k = "
-                  "b**(-2(k-1)/d) with i put in for k. In 0-based code, pair i has "
-                  "exponent -2i/d, so theta_0 = 1.", b ** (-2 * (i - 1) / d)),
+                  "b**(-2(k-1)/d) with i put in for k. The book's pair k is our pair i = k - 1: "
+                  "check that your theta is 1 at i = 0.", b ** (-2 * (i - 1) / d)),
     Misconception("period_not_frequency", "That grows with i: it is a period-like quantity. "
                   "The frequencies fall as i grows.", b ** (2 * i / d)),
-    Misconception("missing_factor_2", "The exponent is -2i/d; you dropped the 2.",
-                  b ** (-i / d)),
+    Misconception("missing_factor_2", "Your exponent is half the right size: compare it with "
+                  "the book's exponent, -2(k-1)/d.", b ** (-i / d)),
 )
 
 PERIOD_CATALOGUE: tuple[Misconception, ...] = (

@@ -213,12 +213,16 @@ def drop_unused(expr: sp.Expr, symbol: sp.Symbol, item_id: str) -> sp.Expr | Non
 
 
 def exact_pi(expr: sp.Basic) -> sp.Basic | None:
-    """``expr`` with each float that is a simple multiple of pi (``2*np.pi``, ``np.pi/2``)
-    made exact; None when it has no such float."""
+    """``expr`` with each float that is a simple multiple of pi or of 1/pi (``2*np.pi``,
+    ``np.pi/2``, the ``1/(2*np.pi)`` of a division by ``2*np.pi``) made exact; None when it has
+    no such float."""
     exact = {}
+    pi = float(sp.pi)
     for f in expr.atoms(sp.Float):
-        ratio = sp.nsimplify(float(f) / float(sp.pi), rational=True, tolerance=1e-12)
-        if ratio != 0 and ratio.q <= 12 and abs(float(f) - float(ratio * sp.pi)) <= 1e-12 * abs(
-                float(f)):
-            exact[f] = ratio * sp.pi
+        for scale, power in ((1 / pi, 1), (pi, -1)):
+            ratio = sp.nsimplify(float(f) * scale, rational=True, tolerance=1e-12)
+            value = float(ratio) * pi ** power
+            if ratio != 0 and ratio.q <= 12 and abs(float(f) - value) <= 1e-12 * abs(float(f)):
+                exact[f] = ratio * sp.pi ** power
+                break
     return expr.xreplace(exact) if exact else None

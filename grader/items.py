@@ -26,6 +26,7 @@ from grader.symbolic import (
     Misconception,
     NumberCheck,
     SolutionsCheck,
+    StepForm,
 )
 from solutions import derivation as D
 from solutions import rope as R
@@ -65,7 +66,8 @@ class Item:
     """the item whose answer this one is computed from (follow-through: :mod:`grader.carry`)"""
     carry: Callable[[sp.Basic], Any] | None = None
     """the check's reference when the student's own answer to ``follows`` replaces the key's:
-    an expression for an ``ExprCheck``, a values function for a ``NumberCheck``"""
+    an expression for an ``ExprCheck``, a values function for a ``NumberCheck``, the choice
+    for a ``ChoiceCheck`` (None: nothing to carry)"""
 
 
 def _at(expr: sp.Expr, p: Mapping[str, Any], **over: Any) -> float:
@@ -95,10 +97,24 @@ _CHAIN = (("the period-matching equation", D.MATCHING_EQUATION),
           ("cancel b**e", D.EQ_CANCEL_B), ("solve for lam", sp.Eq(D.lam, D.LAM)))
 
 
-def _step(reference: sp.Equality, hint: str, allow_factor: bool = False) -> EquationCheck:
+def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
+          form: StepForm | None = None) -> EquationCheck:
     return EquationCheck(reference, _CHAIN, D.LAM, hint, C.LAM_CATALOGUE,
                          (C.OFF_BY_ONE_EQUATION,), allow_factor=allow_factor,
-                         no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None)
+                         no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None, form=form)
+
+
+def _power_split(eq: sp.Equality) -> bool:
+    """No power of a product of lam and b is left: (lam*b)**e became lam**e * b**e."""
+    return not any(p.base.is_Mul and {D.lam, _b} <= p.base.free_symbols
+                   for p in eq.atoms(sp.Pow))
+
+
+_SPLIT = StepForm(_power_split, "Your equation is right, but a power of the product lam*b is "
+                  "left: this step splits it into a product of two powers.")
+_B_GONE = StepForm(lambda eq: _b not in eq.free_symbols, "Your equation is right, but b is "
+                   "still in it: this step divides both sides by the power of b they share, "
+                   "which leaves an equation in lam alone.")
 
 
 def _lam_expr(reference: sp.Expr, catalogue: tuple[Misconception, ...], hint: str
@@ -131,6 +147,13 @@ def _limit_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[fl
 
 def _rel_error_values(rel: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
     return _values(*((rel, {"d": 128, "m": r, "m_l": 1}) for r in _RATIOS))
+
+def _claim_holds(values: sp.Tuple) -> bool | None:
+    """The colleague's claim judged from four relative errors (the notebook's own rule)."""
+    if not isinstance(values, sp.Tuple) or len(values) != len(_RATIOS):
+        return None
+    return all(float(v) < 0.05 for v in values)
+
 
 _DERIVE = (
     Item("theta_i", "derive_lambda", "theta_i", 1, ExprCheck(
@@ -172,10 +195,11 @@ _DERIVE = (
         D.EQ_CANCEL_2PI, "Divide both sides of your matching equation by 2*pi."),
         "cancel 2*pi"),
     Item("step_split", "derive_lambda", "step_split", 1, _step(
-        D.EQ_SPLIT, "Use (lam*b)**e = lam**e * b**e, valid for positive lam and b."),
+        D.EQ_SPLIT, "Use (lam*b)**e = lam**e * b**e, valid for positive lam and b.",
+        form=_SPLIT),
         "split the power"),
     Item("step_cancel_b", "derive_lambda", "step_cancel_b", 1, _step(
-        D.EQ_CANCEL_B, "Divide both sides by b**e."), "cancel b**e"),
+        D.EQ_CANCEL_B, "Divide both sides by b**e.", form=_B_GONE), "cancel b**e"),
     Item("exponent", "derive_lambda", "exponent", 1, ExprCheck(
         D.EXPONENT, ("d",), "The exponent is 2*i*/d for the matched pair i*.",
         C.EXPONENT_CATALOGUE), "the exponent (d-2)/d"),
@@ -200,7 +224,10 @@ _DERIVE = (
     Item("lam_double", "derive_lambda", "lam_double", 1, ExprCheck(
         D.LAM_DOUBLE, ("d",), "Substitute m = 2*m_l into lam_solution and simplify.", _DOUBLE,
         {"m": C.Misconception("not_substituted", "Substitute m = 2*m_l: the answer depends on "
-                              "d only.")}, C.NOT_SYMBOLIC), "doubling: lambda(d)",
+                              "d only.")}, C.Misconception(
+            "not_symbolic", "You gave a number. Keep lam_double a sympy expression in d, so it "
+            "holds for every head dimension; the numbers come in the next question.")),
+        "doubling: lambda(d)",
         follows="lam_solution", carry=lambda lam: lam.subs(_m, 2 * _ml)),
     Item("lam_double_values", "derive_lambda", "lam_double_values", 1, NumberCheck(
         _double_values(D.LAM_DOUBLE), 1e-6,
@@ -227,7 +254,8 @@ _DERIVE = (
         "relative error values",
         follows="rel_error", carry=_rel_error_values),
     Item("colleague_claim", "derive_lambda", "colleague_claim", 1, ChoiceCheck(
-        False, "Compare each relative error you computed with 5%.", ), "approximation verdict"),
+        False, "Compare each relative error you computed with 5%.", ), "approximation verdict",
+        follows="rel_error_values", carry=_claim_holds),
     Item("dlam_dd", "derive_lambda", "dlam_dd", 1, ExprCheck(
         D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.", (
             Misconception("wrong_variable", "That is the derivative with respect to m; "

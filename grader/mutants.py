@@ -61,7 +61,8 @@ def rotation_mutants(layout: str) -> tuple[Mutant, ...]:
 
 FREQUENCY_MUTANTS: tuple[Mutant, ...] = (
     Mutant(ONE_BASED, lambda d, base=10000.0: _freqs(d, base, shift=1)),
-    Mutant(Misconception("missing_factor_2", "The exponent is -2i/d; you dropped the 2."),
+    Mutant(Misconception("missing_factor_2", "Your exponent is half the right "
+                         "size: a factor 2 is missing."),
            lambda d, base=10000.0: _freqs(d, base, factor=1.0)),
     Mutant(Misconception("period_not_frequency", "Your values grow with i, but frequencies "
                          "fall: check the sign of the exponent."),

@@ -30,8 +30,8 @@ from solutions.derivation import SYMBOLS
 
 Params = Mapping[str, Any]
 LAM = SYMBOLS["lam"]
-FLOAT_PI = ("Right, except that pi is a float here (np.pi or math.pi), so the expression is "
-            "no longer exact. Use sympy's sp.pi.")
+FLOAT_PI = ("Right, except that pi is a float here (np.pi or math.pi), so the answer is no "
+            "longer exact. Use sympy's sp.pi.")
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,16 @@ class ExprCheck:
 
 
 @dataclass(frozen=True)
+class StepForm:
+    """What a step's equation must show beyond its value. Two steps can be equal as equations
+    (``(lam*b)**e = ...`` and ``lam**e*b**e = ...``): ``done(eq)`` says whether this step's
+    own operation was carried out, and ``message`` what is left to do (never the result)."""
+
+    done: Callable[[sp.Equality], bool]
+    message: str
+
+
+@dataclass(frozen=True)
 class EquationCheck:
     """An equation answer, checked as an equation (sides, orientation, solution for lam)."""
 
@@ -178,6 +188,8 @@ class EquationCheck:
     """share of the points for a right equation in the wrong form"""
     no_lambda: Misconception | None = None
     """what to say about an equation without lam"""
+    form: StepForm | None = None
+    """the step's own operation, checked on an equation of the right value"""
 
     def warm(self, item_id: str, params: Params) -> None:
         """Evaluate the grader's own expressions once."""
@@ -200,8 +212,17 @@ class EquationCheck:
         if not isinstance(eq, sp.Equality):
             return wrong("not_equation", "Expected an equation: use Eq(left, right).",
                          verdict=Verdict.INVALID)
-        eq = eqv.rationalise(eq)
+        judgement = self._judge_equation(eqv.rationalise(eq), item_id)
+        exact = eqv.exact_pi(eq) if judgement.fraction < 1 else None
+        if exact is not None and self._judge_equation(eqv.rationalise(exact),
+                                                      item_id).fraction == 1:
+            return Judgement(0.5, Verdict.PARTIAL, "float_pi", FLOAT_PI)
+        return judgement
+
+    def _judge_equation(self, eq: sp.Equality, item_id: str) -> Judgement:
         if eqv.same_up_to_constant(eq, self.reference, item_id, self.allow_factor):
+            if self.form is not None and not self.form.done(eq):
+                return Judgement(self.partial, Verdict.PARTIAL, "step_form", self.form.message)
             return correct()
         for m in self.catalogue:
             if eqv.same_up_to_constant(eq, m.answer, item_id):

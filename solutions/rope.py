@@ -160,17 +160,16 @@ def _thread_count(threads: Any, size: int) -> int:
     return int(threads)
 
 
-def _raise_if_not_finite(chunk: np.ndarray, ones: np.ndarray) -> None:
-    """Raise if ``chunk`` (shape ``(..., rows, d)``) holds NaN or infinity.
+def _raise_if_not_finite(chunk: np.ndarray) -> None:
+    """Raise if ``chunk`` holds NaN or infinity.
 
-    One BLAS matrix-vector product of the in-cache chunk with a vector of ones: any NaN or
-    infinity makes a row sum non-finite. Only then (or after an overflow of finite values) is
-    the exact element-wise test run.
+    One sum over the in-cache chunk: any NaN or infinity makes it non-finite. ``np.einsum``
+    sums without a floating-point warning when finite values overflow, and without BLAS (whose
+    own threads would compete with ours). Only a non-finite sum runs the exact element-wise
+    test, so an overflow of finite values raises nothing.
     """
-    rows = chunk.reshape(-1, chunk.shape[-2] * chunk.shape[-1])
-    with np.errstate(over="ignore", invalid="ignore"):
-        sums = rows @ ones[: rows.shape[1]]
-    if not np.isfinite(sums).all() and not np.isfinite(chunk).all():
+    total = np.einsum(chunk, range(chunk.ndim), ())
+    if not math.isfinite(total) and not np.isfinite(chunk).all():
         raise ValueError("x contains NaN or infinity; RoPE needs finite inputs")
 
 
@@ -204,9 +203,7 @@ def apply_rope(
     ``(i, i + d/2)``. A pair ``(x0, x1)`` becomes ``(x0*cos - x1*sin, x0*sin + x1*cos)``.
     Positions may be any finite floats (position interpolation gives non-integer ones).
     ``threads`` splits the work by position: None uses one thread per available core for
-    large inputs; the result does not depend on it. (It counts this function's own threads;
-    the BLAS product of its NaN check follows the BLAS library's setting, such as
-    ``OPENBLAS_NUM_THREADS``, which the grader's sandbox sets to 1.)
+    large inputs; the result does not depend on it.
 
     Returns a new array of the same shape and dtype as ``x`` (float16, float32 or float64; the
     native byte order is used); ``x`` is never modified. Angles are computed in float64.
@@ -295,10 +292,9 @@ def _rotate_interleaved(src: np.ndarray, out: np.ndarray, table: np.ndarray, row
     """Interleaved layout: view each pair ``(2i, 2i+1)`` as one complex number and multiply."""
     ctype = table.dtype
     z_src, z_out = src.view(ctype), out.view(ctype)
-    ones = np.ones(rows * src.shape[-1], dtype=src.dtype)
     for start in range(0, src.shape[-2], rows):
         rows_here = slice(start, start + rows)
-        _raise_if_not_finite(src[..., rows_here, :], ones)
+        _raise_if_not_finite(src[..., rows_here, :])
         np.multiply(z_src[..., rows_here, :], table[rows_here], out=z_out[..., rows_here, :])
 
 
@@ -311,7 +307,6 @@ def _rotate_half(src: np.ndarray, out: np.ndarray, table: np.ndarray, rows: int)
     """
     dim, work = src.shape[-1], src.dtype
     half = dim // 2
-    ones = np.ones(rows * dim, dtype=work)
     cos_full = np.empty((rows, dim), dtype=work)
     sin_signed = np.empty((rows, 2, half), dtype=work)
     product = np.empty((*src.shape[:-2], rows, dim), dtype=work)
@@ -320,7 +315,7 @@ def _rotate_half(src: np.ndarray, out: np.ndarray, table: np.ndarray, rows: int)
         chunk = table[start : start + rows]
         n = chunk.shape[0]
         block, target = src[..., start : start + n, :], out[..., start : start + n, :]
-        _raise_if_not_finite(block, ones)
+        _raise_if_not_finite(block)
         cos, sin, cos_part = cos_full[:n], sin_signed[:n], product[..., :n, :]
         np.copyto(cos[:, :half], chunk.real)
         np.copyto(cos[:, half:], chunk.real)

@@ -177,3 +177,20 @@ def test_without_a_stopped_cell_an_undefined_name_is_just_missing() -> None:
     [result] = scoring.score_cells([_unanswered("lam_solution")])
     assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
     assert result.message.startswith("lam_solution is not defined. Run the cell")
+
+
+def test_the_verdict_on_the_claim_follows_the_students_own_relative_errors() -> None:
+    """The notebook says "decide from your rel_error_values": relative errors from the slip
+    lam = (m/m_l)**(d/(d+2)) are all negative, so by the student's own numbers the claim
+    holds, and True is carried; True on the key's numbers is still wrong."""
+    own = [r ** (-2 / 130) - 1 for r in (2, 4, 8, 32)]
+    right = [r ** (2 / 126) - 1 for r in (2, 4, 8, 32)]
+    assert max(own) < 0 and max(right) > 0.05
+    assert _scores({"rel_error_values": own, "colleague_claim": True}) == {
+        "rel_error_values": (0.0, "wrong_value"), "colleague_claim": (1.0, "carried_over")}
+    assert _scores({"rel_error_values": own, "colleague_claim": False})["colleague_claim"] == (
+        1.0, "ok")  # the key's verdict is never marked down
+    assert _scores({"rel_error_values": right, "colleague_claim": True})["colleague_claim"] == (
+        0.0, "wrong_choice")
+    assert _scores({"rel_error_values": own[:3], "colleague_claim": True})["colleague_claim"] == (
+        0.0, "wrong_choice")  # three values: not an attempt at the list asked for

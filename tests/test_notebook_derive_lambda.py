@@ -87,7 +87,8 @@ EQUATION_DOWNSTREAM = frozenset({
 LIMITS_AND_VERDICT = frozenset({"lam_double_limit", "colleague_claim", "lam_limit"})
 # Follow-through: the lambda-downstream answers carried over from a wrong lam_solution that
 # still depends on m, m_l and d.  An item also built from another wrong answer (the stretches
-# from base_stretch_i, rel_error from pi_stretch) is not carried.  colleague_claim never is.
+# from base_stretch_i, rel_error from pi_stretch) is not carried.  colleague_claim is carried
+# when the student's own relative errors make the claim true (all of them negative).
 # A lam_solution without d (PI's factor m/m_l) is no attempt at lambda: nothing is carried.
 LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
@@ -108,7 +109,7 @@ SCENARIOS: dict[str, Scenario] = {
         "pi_stretch_answer", "pi_stretch = m_l / m", "pi_stretch", "pi_inverted",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {"matching_eq"},
         also={"matching_eq": "matched_frequency", "lam_solution": "matched_frequency"},
-        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS),
+        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS | {"colleague_claim"}),
     "i-star-highest-frequency": Scenario(
         "i_star_answer", "i_star = sp.Integer(0)", "i_star", "highest_frequency_pair",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {
@@ -120,22 +121,24 @@ SCENARIOS: dict[str, Scenario] = {
         "                    pi_stretch * period_i.subs(i, d / 2))",
         "matching_eq", "off_by_one_index",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {"new_period", "colleague_claim"},
-        also={"step_cancel_2pi": "off_by_one_index", "lam_solution": "pi_factor"}),
+        also={"step_cancel_2pi": "off_by_one_index", "lam_solution": "pi_factor"},
+        carried=frozenset({"colleague_claim"})),  # by its own relative errors (0) the claim holds
     "step-b-not-cancelled": Scenario(
         "step_cancel_b_answer", "step_cancel_b = step_split", "step_cancel_b", "step_form",
         score=0.5),
     "lam-pi-factor": Scenario(
         "lam_solution_answer", "lam_solution = pi_stretch", "lam_solution", "pi_factor",
-        LAM_DOWNSTREAM | {"colleague_claim"}, also={"lam_4096_16384_d128": "pi_factor"}),
+        LAM_DOWNSTREAM | {"colleague_claim"}, also={"lam_4096_16384_d128": "pi_factor"},
+        carried=frozenset({"colleague_claim"})),
     "lam-inverted-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** exponent", "lam_solution",
         "inverted_exponent", LAM_DOWNSTREAM | {"colleague_claim"},
         also={"lam_4096_16384_d128": "carried_over", "lam_double": "carried_over"},
-        carried=LAM_DOWNSTREAM),
+        carried=LAM_DOWNSTREAM | {"colleague_claim"}),
     "lam-matched-frequency": Scenario(
         "lam_solution_answer", "lam_solution = (1 / step_cancel_b.rhs) ** (1 / exponent)",
         "lam_solution", "matched_frequency", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        carried=LAM_DOWNSTREAM | LIMITS),
+        carried=LAM_DOWNSTREAM | LIMITS | {"colleague_claim"}),
     "lam-second-to-last-pair": Scenario(
         "lam_solution_answer",
         "lam_solution = step_cancel_b.rhs ** (1 / sp.simplify(2 * (d / 2 - 2) / d))",
@@ -145,7 +148,7 @@ SCENARIOS: dict[str, Scenario] = {
         "lam_solution_answer",
         "lam_solution = sp.simplify(sp.solve(step_cancel_b, lam)[0] / pi_stretch)",
         "lam_solution", "per_step_ratio", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        carried=LAM_DOWNSTREAM | {"lam_double_limit"}),
+        carried=LAM_DOWNSTREAM | {"lam_double_limit", "colleague_claim"}),
     "lam-half-d-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** (d / 2)", "lam_solution",
         "half_d_exponent", LAM_DOWNSTREAM | {"lam_double_limit", "lam_limit"},
@@ -437,8 +440,9 @@ def test_misconception_scenario(runs: Runs, name: str) -> None:
         if r.score == r.max_score:
             assert r.tag == ("carried_over" if item in scenario.carried else "ok"), (item, r.tag)
         if item in scenario.carried:
-            up = "lam_double" if item.startswith("lam_double_") else (
-                "rel_error" if item == "rel_error_values" else "lam_solution")
+            up = "lam_double" if item.startswith("lam_double_") else {
+                "rel_error_values": "rel_error", "colleague_claim": "rel_error_values"}.get(
+                item, "lam_solution")
             assert f"which is not right: fix {up} (see its feedback)" in r.message, item
 
 

@@ -53,11 +53,21 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
     "step_cancel_2pi": [("(lam*b)**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
                         ("lam**((d-2)/d)*b**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
                         ("2*pi*(lam*b)**((d-2)/d) = 2*pi*(m/m_l)*b**((d-2)/d)", 0.5, "step_form"),
-                        ("(lam*b)**(d/(d-2)) = (m/m_l)*b**(d/(d-2))", 0, "inverted_exponent")],
+                        ("(lam*b)**(d/(d-2)) = (m/m_l)*b**(d/(d-2))", 0, "inverted_exponent"),
+                        # both sides divided by 2*np.pi: one float slip, named as such
+                        (sp.Eq(2 * sp.pi * (lam * b) ** e / (2 * np.pi),
+                               2 * sp.pi * (m / m_l) * b ** e / (2 * np.pi)), 0.5, "float_pi")],
     "step_split": [("lam**((d-2)/d)*b**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 1, "ok"),
-                   ("lam**((d-2)/d) = m/m_l", 0.5, "step_form")],
+                   ("(m/m_l)*b**((d-2)/d) = b**((d-2)/d)*lam**((d-2)/d)", 1, "ok"),
+                   ("lam**((d-2)/d) = m/m_l", 0.5, "step_form"),
+                   # equal in value to the split, but nothing was split (the step before)
+                   ("(lam*b)**((d-2)/d) = (m/m_l)*b**((d-2)/d)", 0.5, "step_form"),
+                   (sp.Eq(lam ** e * b ** e * 2 * sp.pi / (2 * np.pi), m / m_l * b ** e), 0.5,
+                    "float_pi")],
     "step_cancel_b": [("lam**((d-2)/d) = m/m_l", 1, "ok"), ("m/m_l = lam**(1 - 2/d)", 1, "ok"),
                       ("lam = (m/m_l)**(d/(d-2))", 0.5, "step_form"),
+                      # equal in value, but b is not cancelled (its power was never split)
+                      ("(lam*b)**((d-2)/d)/b**((d-2)/d) = m/m_l", 0.5, "step_form"),
                       ("lam**(d/(d-2)) = m/m_l", 0, "inverted_exponent"),
                       ("lam**((d-2)/d) = m_l/m", 0, "matched_frequency"),
                       # d = 128 put in early: wrong, and solving it for lam is slow
