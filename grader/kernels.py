@@ -21,6 +21,19 @@ from grader.symbolic import Misconception, invalid
 Params = Mapping[str, Any]
 Kernel = Callable[..., Any]
 
+_HALF_RIGHT = {
+    "modified_input": "Your function changed its input array in place. Work on a new array and "
+                      "leave the caller's data untouched.",
+    "wrong_dtype": "keep the input's dtype (compute angles in float64, cast the result back).",
+}
+"""Problems of a right result, each worth half the points, and what to say about them."""
+
+_TOO_SLOW = ("That much slower usually means a Python loop over positions or pairs, or work far "
+             "beyond the rotation itself, such as a full d x d rotation matrix or a 2 x 2 matrix "
+             "product per pair. Use whole-array numpy operations: broadcast positions against "
+             "frequencies, and rotate each pair with a few element-wise products.")
+"""What to say to a kernel too slow for any speed points (tag python_loop, its usual cause)."""
+
 
 @dataclass(frozen=True)
 class Mutant:
@@ -94,14 +107,17 @@ class KernelCheck:
         slip = self._mutant(answer.calls, plan)
         if slip is not None:
             return slip.judgement()
-        probe, _call, (tag, message, fraction) = bad[0]
+        # the worst problem decides (a wrong result outweighs a modified input), on its first
+        # probe; a function right on at least half the probes earns half the points
+        probe, _call, (tag, message, fraction) = min(bad, key=lambda b: b[2][2])
         where = f" (on the test input: {probe.note})" if probe.note else ""
-        passed = sum(prob is None or prob[0] in ("modified_input", "wrong_dtype")
-                     for _p, _c, prob in failures)
-        if fraction == 0 and passed >= len(plan) / 2 and tag in ("wrong_values", "exception"):
+        passed = sum(prob is None or prob[0] in _HALF_RIGHT for _p, _c, prob in failures)
+        if fraction == 0 and passed >= len(plan) / 2:
             fraction = 0.5
+        also = "".join(f" Also: {text}" for kind, text in _HALF_RIGHT.items()
+                       if kind != tag and any(prob[0] == kind for _p, _c, prob in bad))
         verdict = Verdict.PARTIAL if fraction > 0 else Verdict.INCORRECT
-        return Judgement(fraction, verdict, tag, message + where,
+        return Judgement(fraction, verdict, tag, message + where + also,
                          detail=f"{passed}/{len(plan)} probes passed")
 
     def _problem(self, call: CallOutcome, ref: np.ndarray | None
@@ -122,12 +138,10 @@ class KernelCheck:
         if not _matches(out, ref):
             return ("wrong_values", self.hint, 0.0)
         if call.input_modified:
-            return ("modified_input", "Your function changed its input array in place. Work on "
-                    "a new array and leave the caller's data untouched.", 0.5)
+            return ("modified_input", _HALF_RIGHT["modified_input"], 0.5)
         if self.check_dtype and out.dtype != ref.dtype:
             return ("wrong_dtype", f"Your output is {out.dtype}, but the input was "
-                    f"{ref.dtype}: keep the input's dtype (compute angles in float64, cast the "
-                    "result back).", 0.5)
+                    f"{ref.dtype}: {_HALF_RIGHT['wrong_dtype']}", 0.5)
         return None
 
     def _mutant(self, calls: tuple[CallOutcome, ...], plan: tuple[probes.Probe, ...]
@@ -159,15 +173,14 @@ class SpeedCheck:
         if not isinstance(answer, TimingAnswer):
             return invalid(answer, "a function")
         if answer.error.startswith("CellTimeoutError"):
-            return wrong("python_loop", "Timing your apply_rope ran past the time limit: a "
-                         "Python loop over positions or pairs. Replace the loop by whole-array "
-                         "numpy operations.")
+            return wrong("python_loop", "Timing your apply_rope ran past the time limit. "
+                         + _TOO_SLOW)
         if answer.error:
             return wrong("exception", f"Timing your function failed: {answer.error}")
         if answer.wrong_output:
-            return wrong("wrong_values", "Speed points need a correct apply_rope that leaves "
-                         "its input unchanged: the result of a timed call is wrong. Fix "
-                         "apply_rope first.")
+            return wrong("wrong_values", "Speed points need a correct apply_rope: a timed "
+                         "call returned a wrong result (its values, shape or dtype) or changed "
+                         "its input. Fix apply_rope first (see its feedback).")
         slower = answer.ratio
         if not slower > 0:
             return wrong("tampered", "The timing is not usable.", verdict=Verdict.INVALID)
@@ -175,9 +188,7 @@ class SpeedCheck:
                  else " (student's kernel vs the grader's process)")
         if answer.cut_off:
             return wrong("python_loop", f"One call of your apply_rope took more than {slower:.0f}"
-                         "x the reference's time and was stopped: a Python loop over positions"
-                         " or pairs. Replace the loop by whole-array numpy operations "
-                         "(broadcast positions against frequencies).",
+                         f"x the reference's time and was stopped. {_TOO_SLOW}",
                          f"{slower:.1f}x the reference or more: one call was stopped at the "
                          f"limit{where}")
         detail = (f"{slower:.1f}x the reference, median of {len(answer.student_s)} timed "
@@ -191,6 +202,4 @@ class SpeedCheck:
                              "View interleaved pairs as complex numbers and rotate with one "
                              "multiply; build the cos/sin table cheaply.", detail)
         return wrong("python_loop", f"Your apply_rope is about {slower:.0f}x slower than the "
-                     "reference: a Python loop over positions or pairs. Replace the loop by "
-                     "whole-array numpy operations (broadcast positions against frequencies).",
-                     detail)
+                     f"reference. {_TOO_SLOW}", detail)

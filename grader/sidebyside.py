@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from grader import pause, probes, stopwatch
 from grader import payload as P
-from grader import probes, stopwatch
 
 Run = Callable[[str], Sequence[Any]]
 """Execute code in the student's kernel; returns the request's notebook outputs."""
@@ -202,10 +202,11 @@ class TimingBox:
             return None
         return _prepare(self._seed, self.spec, self._offsets)
 
-    def time(self, run: Run) -> P.TimingAnswer | None:
+    def time(self, run: Run, kernel_pid: int | None = None) -> P.TimingAnswer | None:
         """Time the function ``grade(item, fn)`` handed over in the student's kernel, side by
         side with the answer key; None when that cannot be done here (the caller then times
-        it in place)."""
+        it in place).  The kernel with pid ``kernel_pid`` and every process it started are
+        paused while the rounds run (:mod:`grader.pause`)."""
         function = export_function(run, self.item)
         if function is None or self._closed:
             return None
@@ -213,8 +214,9 @@ class TimingBox:
         if ours is None or self._box is None:
             return None
         scale, expected = ours
-        return _rounds(self._box, scale, list(zip(self._offsets, expected)), function,
-                       self.spec)
+        with pause.paused(kernel_pid):
+            return _rounds(self._box, scale, list(zip(self._offsets, expected)), function,
+                           self.spec)
 
     def close(self) -> None:
         """End the box, at once if it is still starting, and remove its private folder."""
@@ -236,12 +238,13 @@ class TimingBox:
         self.close()
 
 
-def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnswer | None:
+def time_kernel(run: Run, item: str, kernel_argv: Sequence[str],
+                kernel_pid: int | None = None) -> P.TimingAnswer | None:
     """Time the function ``grade(item, fn)`` handed over, side by side with the answer key in
     one timing box started now; None when that cannot be set up (the caller then times it in
     place)."""
     with TimingBox(item, kernel_argv) as box:
-        return box.time(run)
+        return box.time(run, kernel_pid)
 
 
 def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:

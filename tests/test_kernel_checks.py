@@ -71,6 +71,23 @@ def rope_list(x, positions, base=10000.0):
     return rope(x, positions, base).tolist()
 
 
+def rope_ignores_positions(x, positions, base=10000.0):
+    return rope(x, np.arange(x.shape[-2]), base)
+
+
+def rope_ignores_positions_in_place(x, positions, base=10000.0):
+    x[...] = rope(x, np.arange(x.shape[-2]), base)
+    return x
+
+
+def rope_complex_uncast(x, positions, base=10000.0):
+    """Right for float64; a float32 x times a complex128 table is complex128, whose float32
+    view has twice the width."""
+    ct = np.complex64 if x.dtype == np.float32 else np.complex128
+    table = np.exp(1j * np.outer(np.asarray(positions, np.float64), freqs(x.shape[-1], base)))
+    return (np.ascontiguousarray(x).view(ct) * table).view(x.dtype)
+
+
 KERNEL_CASES = [
     ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base), 1.0, "ok"),
     ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base, "half"), 0.0, "other_layout"),
@@ -82,6 +99,11 @@ KERNEL_CASES = [
     ("apply_rope", rope_nan, 0.0, "non_finite"),
     ("apply_rope", rope_wrong_shape, 0.0, "wrong_shape"),
     ("apply_rope", rope_list, 0.0, "wrong_type"),
+    ("apply_rope", rope_ignores_positions, 0.0, "wrong_values"),
+    # a wrong result outweighs the modified input: no half points for the modification
+    ("apply_rope", rope_ignores_positions_in_place, 0.0, "wrong_values"),
+    # right on every float64 probe (at least half of them): half the points, whatever the slip
+    ("apply_rope", rope_complex_uncast, 0.5, "wrong_shape"),
     ("apply_rope", 42, 0.0, "wrong_type"),
     ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base, "half"), 1.0, "ok"),
     ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base), 0.0, "other_layout"),
@@ -131,6 +153,12 @@ def test_kernel_mutants(item: str, fn, fraction: float, tag: str) -> None:
     """Does each implementation earn its expected share, with the tag of its slip?"""
     j = _judge(item, fn)
     assert (j.fraction, j.tag) == (fraction, tag), j.message
+
+
+def test_a_wrong_result_names_the_modified_input_too() -> None:
+    j = _judge("apply_rope", rope_ignores_positions_in_place)
+    assert j.detail.startswith("1/")  # only the probe at positions 0..seq-1 is right
+    assert "Also: Your function changed its input array in place." in j.message
 
 
 def test_exception_message_leaks_no_internals() -> None:

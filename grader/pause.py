@@ -1,0 +1,83 @@
+"""Pause a student's kernel, and every process it started, while the grader times code.
+
+The speed item compares the student's function with the answer key, both timed in a box
+beside the kernel.  Anything the kernel leaves running (a thread spinning in the kernel, a
+forked child burning CPU or memory bandwidth) would slow the key's rounds and flatter the
+student's ratio.  So while the box's rounds run, the kernel's whole process tree is stopped
+with SIGSTOP, which no process can catch or ignore, and continued with SIGCONT afterwards,
+whatever happens.  In the sandbox every process the kernel starts stays in its tree (a PID
+namespace re-parents orphans to the sandbox's own init), so none escapes the pause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+_PROC = Path("/proc")
+_ROUNDS = 20
+"""Scans of the tree while stopping it: a process may fork while its parent is being stopped."""
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process visible in /proc."""
+    parents: dict[int, int] = {}
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and all its descendants that are alive now, parents first."""
+    children: dict[int, list[int]] = {}
+    parents = _parents()
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    if root not in parents:
+        return []
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def _signal(pid: int, signum: int) -> bool:
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def paused(root: int | None) -> Iterator[list[int]]:
+    """Stop ``root``'s process tree for the duration of the block (nothing when ``root`` is
+    None or not visible here); yields the pids stopped."""
+    stopped: list[int] = []
+    seen: set[int] = set()
+    try:
+        if root is not None and _PROC.is_dir():
+            for _ in range(_ROUNDS):
+                new = [pid for pid in tree(root) if pid not in seen]
+                if not new:
+                    break
+                seen.update(new)
+                stopped.extend(pid for pid in new if _signal(pid, signal.SIGSTOP))
+        yield stopped
+    finally:
+        for pid in reversed(stopped):
+            _signal(pid, signal.SIGCONT)
