@@ -9,6 +9,10 @@ when the student's own upstream answer replaces the key's.  An answer that passe
 ``carried_over`` and earns ``credit`` of its points (follow-through credit; 1 by default,
 see ``ScoreCaptures.carry_credit``); the feedback names the upstream item to fix.
 
+A numpy kernel built on another (``apply_rope`` on ``rope_frequencies``) is carried when its
+output shows exactly the slip found upstream: it matches the mutant of the same tag, the key
+built on the slipped frequencies (:data:`grader.mutants.FREQUENCY_SLIPS`).
+
 No credit is carried from an upstream answer that makes the later steps easier than the
 key's: an expression upstream must depend on the same symbols as the key's, and so must the
 carried reference of an expression item (a lambda without d makes ``dlam_dd`` 0, which
@@ -25,6 +29,7 @@ import sympy as sp
 
 from grader import payload as P
 from grader.items import REGISTRY, Item
+from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict
@@ -80,11 +85,22 @@ def judge_carried(item: Item, answer: P.Answer, upstream: P.Answer,
     check = None if value is None else carried_check(item, value)
     if check is None or check.judge(answer, item.id, params).fraction < 1:
         return None
+    return _carried(item, credit)
+
+
+def _carried(item: Item, credit: float) -> Judgement:
     up = REGISTRY[item.follows].name
     return Judgement(credit, Verdict.CORRECT if credit >= 1 else Verdict.PARTIAL, TAG,
                      f"Worked correctly from your {up}, which is not right: fix {up} (see "
                      "its feedback) and run the notebook again; this answer should follow.",
                      detail=f"follows {item.follows}")
+
+
+def _same_slip(item: Item, judgement: Judgement, upstream: Judgement) -> bool:
+    """Does a kernel show exactly the slip its upstream kernel was found to have (its output
+    is the key's, built on the slipped upstream: a mutant of the same tag)?"""
+    slips = {m.slip.tag for m in getattr(REGISTRY[item.follows].check, "mutants", ())}
+    return judgement.tag == upstream.tag and judgement.tag in slips
 
 
 def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
@@ -94,6 +110,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
     the student's own wrong upstream answer; ``answers`` maps item id to (answer, judgement
     against the key).  Every re-judgement runs in one forked child, each with ``seconds``."""
     todo: list[tuple[Item, P.Answer, P.Answer]] = []
+    carried: dict[str, Judgement] = {}
     for item_id, (answer, judgement) in answers.items():
         item = REGISTRY[item_id]
         if not item.follows or item.follows not in answers or judgement.fraction >= 1:
@@ -103,10 +120,14 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         up_answer, up_judgement = answers[item.follows]
         if up_judgement.fraction >= 1:
             continue  # carrying the key's answer changes nothing
+        if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
+            if _same_slip(item, judgement, up_judgement):
+                carried[item.id] = _carried(item, credit)
+            continue
         todo.append((item, answer, up_answer))
-    if not todo:
-        return {}
-    outcomes = run_each(judge_carried, [(item, answer, up, params, credit)
-                                        for item, answer, up in todo], seconds)
-    return {item.id: o.value for (item, _, _), o in zip(todo, outcomes)
-            if o.status == "ok" and o.value is not None}
+    if todo:
+        outcomes = run_each(judge_carried, [(item, answer, up, params, credit)
+                                            for item, answer, up in todo], seconds)
+        carried.update((item.id, o.value) for (item, _, _), o in zip(todo, outcomes)
+                       if o.status == "ok" and o.value is not None)
+    return carried

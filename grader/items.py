@@ -63,7 +63,8 @@ class Item:
     topic: str
     """a short label for reports"""
     follows: str = ""
-    """the item whose answer this one is computed from (follow-through: :mod:`grader.carry`)"""
+    """the item whose answer this one is computed from (follow-through: :mod:`grader.carry`);
+    for a kernel, the kernel whose slips (mutants) it shares"""
     carry: Callable[[sp.Basic], Any] | None = None
     """the check's reference when the student's own answer to ``follows`` replaces the key's:
     an expression for an ``ExprCheck``, a values function for a ``NumberCheck``, the choice
@@ -280,15 +281,15 @@ _NUMERIC = (
         M.FREQUENCY_MUTANTS), "frequencies"),
     Item("rope_angles", "numeric_rope", "rope_angles", 2, KernelCheck(
         R.rope_angles, "Each row is one position times every frequency.", M.ANGLE_MUTANTS),
-        "angle table"),
+        "angle table", follows="rope_frequencies"),
     Item("apply_rope", "numeric_rope", "apply_rope", 4, KernelCheck(
         lambda x, positions, base=10000.0: R.apply_rope(x, positions, base),
         "Rotate each pair (x[2i], x[2i+1]) by positions*theta_i.",
-        M.rotation_mutants("interleaved")), "interleaved RoPE"),
+        M.rotation_mutants("interleaved")), "interleaved RoPE", follows="rope_frequencies"),
     Item("apply_rope_half", "numeric_rope", "apply_rope_half", 3, KernelCheck(
         lambda x, positions, base=10000.0: R.apply_rope(x, positions, base, layout="half"),
         "Rotate each pair (x[i], x[i + d/2]) by positions*theta_i.", M.rotation_mutants("half")),
-        "half-split RoPE"),
+        "half-split RoPE", follows="rope_frequencies"),
     Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
         V.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
         "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False,
@@ -302,7 +303,7 @@ _NUMERIC = (
         check_dtype=False), "NTK-aware base"),
     Item("wavelengths", "numeric_rope", "wavelengths", 2, KernelCheck(
         S.wavelengths, "The period of pair i is 2*pi/theta_i.", M.WAVELENGTH_MUTANTS),
-        "wavelengths"),
+        "wavelengths", follows="rope_frequencies"),
     Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
         S.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",

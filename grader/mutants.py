@@ -32,10 +32,11 @@ def _rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
     return out.astype(x.dtype)
 
 
-def _rope(layout: str, shift: int = 0, direction: float = 1.0):
+def _rope(layout: str, direction: float = 1.0, **slip: float):
+    """A rotation kernel of ``layout``; ``slip`` goes to :func:`_freqs` (a frequency slip)."""
     def fn(x: np.ndarray, positions: np.ndarray, base: float = 10000.0) -> np.ndarray:
         pos = np.asarray(positions, dtype=np.float64)
-        angles = direction * pos[:, None] * _freqs(x.shape[-1], base, shift)[None, :]
+        angles = direction * pos[:, None] * _freqs(x.shape[-1], base, **slip)[None, :]
         return _rotate(x, angles, layout)
     return fn
 
@@ -52,26 +53,33 @@ ONE_BASED = Misconception(
     "theta_0 = base**0 = 1. The book's k runs from 1, and its exponent uses k - 1.")
 
 
+FREQUENCY_SLIPS: tuple[tuple[Misconception, dict[str, float]], ...] = (
+    (ONE_BASED, {"shift": 1}),
+    (Misconception("missing_factor_2", "Your exponent is half the right size: a factor 2 is "
+                   "missing."), {"factor": 1.0}),
+    (Misconception("period_not_frequency", "Your values grow with i, but frequencies fall: "
+                   "check the sign of the exponent."), {"sign": 1.0}),
+)
+"""Slips in the frequencies, with what they change in :func:`_freqs`.  Every kernel built on
+the frequencies has a mutant for each, under the same tag: a later kernel done right on the
+student's own slipped ``rope_frequencies`` is recognised, and credited (:mod:`grader.carry`)."""
+
+
 def rotation_mutants(layout: str) -> tuple[Mutant, ...]:
     """Slips for a rotation kernel of ``layout``."""
     other = "half" if layout == "interleaved" else "interleaved"
     return (Mutant(OTHER_LAYOUT, _rope(other)), Mutant(SIN_SIGN, _rope(layout, direction=-1.0)),
-            Mutant(ONE_BASED, _rope(layout, shift=1)))
+            *(Mutant(slip, _rope(layout, **change)) for slip, change in FREQUENCY_SLIPS))
 
 
-FREQUENCY_MUTANTS: tuple[Mutant, ...] = (
-    Mutant(ONE_BASED, lambda d, base=10000.0: _freqs(d, base, shift=1)),
-    Mutant(Misconception("missing_factor_2", "Your exponent is half the right "
-                         "size: a factor 2 is missing."),
-           lambda d, base=10000.0: _freqs(d, base, factor=1.0)),
-    Mutant(Misconception("period_not_frequency", "Your values grow with i, but frequencies "
-                         "fall: check the sign of the exponent."),
-           lambda d, base=10000.0: _freqs(d, base, sign=1.0)),
-)
+FREQUENCY_MUTANTS: tuple[Mutant, ...] = tuple(
+    Mutant(slip, lambda d, base=10000.0, change=change: _freqs(d, base, **change))
+    for slip, change in FREQUENCY_SLIPS)
 
 ANGLE_MUTANTS: tuple[Mutant, ...] = (
-    Mutant(ONE_BASED, lambda positions, d, base=10000.0:
-           np.outer(np.asarray(positions, np.float64), _freqs(d, base, shift=1))),
+    *(Mutant(slip, lambda positions, d, base=10000.0, change=change:
+             np.outer(np.asarray(positions, np.float64), _freqs(d, base, **change)))
+      for slip, change in FREQUENCY_SLIPS),
     Mutant(Misconception("transposed", "Your table is transposed: rows are positions, "
                          "columns are pairs."),
            lambda positions, d, base=10000.0:
@@ -85,7 +93,8 @@ WAVELENGTH_MUTANTS: tuple[Mutant, ...] = (
     Mutant(Misconception("frequency_not_period", "That is 2*pi times the frequency; the period "
                          "is 2*pi divided by it."),
            lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)),
-    Mutant(ONE_BASED, lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, shift=1)),
+    *(Mutant(slip, lambda d, base=10000.0, change=change: 2 * np.pi / _freqs(d, base, **change))
+      for slip, change in FREQUENCY_SLIPS),
 )
 
 PI_MUTANTS: tuple[Mutant, ...] = (

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 
 import nbformat
+import numpy as np
 import pytest
 import sympy as sp
 
+from grader import capture, scoring
 from grader import payload as P
-from grader import scoring
 from grader.capture import capture_value
 from grader.items import REGISTRY
 from grader.results import Verdict
@@ -194,3 +195,57 @@ def test_the_verdict_on_the_claim_follows_the_students_own_relative_errors() -> 
         0.0, "wrong_choice")
     assert _scores({"rel_error_values": own[:3], "colleague_claim": True})["colleague_claim"] == (
         0.0, "wrong_choice")  # three values: not an attempt at the list asked for
+
+
+def _freqs(d, base=10000.0, shift=0, factor=2.0):
+    return base ** (-factor * (np.arange(d // 2) + shift) / d)
+
+
+def _rope(x, positions, base=10000.0, **slip):
+    angles = np.asarray(positions, np.float64)[:, None] * _freqs(x.shape[-1], base, **slip)
+    z = (x[..., 0::2] + 1j * x[..., 1::2]) * np.exp(1j * angles)
+    return np.stack([z.real, z.imag], axis=-1).reshape(x.shape).astype(x.dtype)
+
+
+def _kernel_scores(fns: dict[str, object]) -> dict[str, tuple[float, str]]:
+    cells = []
+    for item_id, fn in fns.items():
+        cell = nbformat.v4.new_code_cell(f'grade("{item_id}", ...)')
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": item_id,
+                                     "points": REGISTRY[item_id].points}
+        cell.outputs = [nbformat.v4.new_output("display_data", data={
+            P.MIME: {"item": item_id, "answer": P.to_json(capture._capture(item_id, fn))}})]
+        cells.append(cell)
+    return {r.item: (r.score, r.tag) for r in scoring.score_cells(cells) if r is not None}
+
+
+@pytest.mark.parametrize(("slip", "tag"), [({"shift": 1}, "one_based_index"),
+                                           ({"factor": 1.0}, "missing_factor_2")])
+def test_kernels_built_right_on_a_slipped_rope_frequencies_are_carried(slip, tag) -> None:
+    """One slip in rope_frequencies costs its own points only: the angle table, both
+    rotations and the wavelengths done right on those frequencies are carried over."""
+    def half(x, positions, base=10000.0):
+        h = x.shape[-1] // 2
+        perm = np.r_[0:2 * h:2, 1:2 * h:2]
+        return _rope(x[..., np.argsort(perm)], positions, base, **slip)[..., perm]
+
+    got = _kernel_scores({
+        "rope_frequencies": lambda d, base=10000.0: _freqs(d, base, **slip),
+        "rope_angles": lambda p, d, base=10000.0: np.outer(p, _freqs(d, base, **slip)),
+        "apply_rope": lambda x, p, base=10000.0: _rope(x, p, base, **slip),
+        "apply_rope_half": half,
+        "wavelengths": lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, **slip)})
+    assert got.pop("rope_frequencies") == (0.0, tag)
+    assert got == {k: (float(REGISTRY[k].points), "carried_over") for k in got}
+
+
+def test_a_kernel_with_a_slip_of_its_own_is_not_carried() -> None:
+    """rope_frequencies one-based, apply_rope with factor 1 (another slip): nothing carried;
+    the rotation right on the key's frequencies stays plain ok."""
+    got = _kernel_scores({
+        "rope_frequencies": lambda d, base=10000.0: _freqs(d, base, shift=1),
+        "apply_rope": lambda x, p, base=10000.0: _rope(x, p, base, factor=1.0),
+        "apply_rope_half": lambda x, p, base=10000.0: x * 0})
+    assert got == {"rope_frequencies": (0.0, "one_based_index"),
+                   "apply_rope": (0.0, "missing_factor_2"),
+                   "apply_rope_half": (0.0, "wrong_values")}
