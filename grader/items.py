@@ -132,6 +132,12 @@ _RATIOS = (2, 4, 8, 32)
 # key's upstream expression, the follow-through reference (Item.carry) to the student's.
 
 
+def _scaled(period: sp.Expr) -> sp.Expr:
+    """``period`` with the base lam*b, its power of the product split (b then cancels in a
+    ratio of periods, as it does in the key's)."""
+    return sp.expand_power_base(period.subs(_b, D.lam * _b), force=True)
+
+
 def _double_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
     return _values((lam_double, {"d": 64}), (lam_double, {"d": 128}))
 
@@ -162,7 +168,8 @@ _DERIVE = (
         "with i; check it gives 1 at i = 0.", C.THETA_CATALOGUE), "RoPE frequency"),
     Item("period_i", "derive_lambda", "period_i", 1, ExprCheck(
         D.period(_i), ("b", "i", "d"), "A period is the angle of one full turn divided by "
-        "the angle per position.", C.PERIOD_CATALOGUE), "RoPE period"),
+        "the angle per position.", C.PERIOD_CATALOGUE), "RoPE period",
+        follows="theta_i", carry=lambda theta: 2 * sp.pi / theta),
     Item("pi_stretch", "derive_lambda", "pi_stretch", 1, ExprCheck(
         _ratio, ("m", "m_l"), "PI maps position p to p*m_l/m. How many new positions does one "
         "full turn now take?", (Misconception("pi_inverted", "That factor is below 1 when the "
@@ -175,7 +182,8 @@ _DERIVE = (
                           "equally: the stretch depends on i.", D.lam),
             Misconception("inverse_stretch", "A larger base means slower rotation, so longer "
                           "periods: the stretch must be at least 1.", D.lam ** (-2 * _i / _d)),
-        )), "base-scaling stretch"),
+        )), "base-scaling stretch",
+        follows="period_i", carry=lambda period: _scaled(period) / period),
     Item("i_star", "derive_lambda", "i_star", 1, ExprCheck(
         D.I_STAR, ("d",), "Which pair has the longest period, counting from 0?",
         C.I_STAR_CATALOGUE), "matched pair index"),
@@ -191,7 +199,8 @@ _DERIVE = (
                           "m/m_l.", D.MATCHING_EQUATION.rhs),
             Misconception("old_period", "That is the original model's period; the new model "
                           "uses the base lam*b.", D.period(D.I_STAR)),
-        )), "new model's period"),
+        )), "new model's period",
+        follows="period_i", carry=lambda period: _scaled(period.subs(_i, D.I_STAR))),
     Item("step_cancel_2pi", "derive_lambda", "step_cancel_2pi", 1, _step(
         D.EQ_CANCEL_2PI, "Divide both sides of your matching equation by 2*pi."),
         "cancel 2*pi"),

@@ -249,3 +249,21 @@ def test_a_kernel_with_a_slip_of_its_own_is_not_carried() -> None:
     assert got == {"rope_frequencies": (0.0, "one_based_index"),
                    "apply_rope": (0.0, "missing_factor_2"),
                    "apply_rope_half": (0.0, "wrong_values")}
+
+
+def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:
+    """theta_i = b**(-i/d) (the factor 2 dropped): period_i, the base-scaling stretch and the
+    new model's period, each built right on it, are carried; the slip costs theta_i only."""
+    b, i, lam = sp.symbols("b i lam", positive=True)
+    theta = b ** (-i / d)
+    period = 2 * sp.pi / theta
+    got = _scores({"theta_i": theta, "period_i": period,
+                   "base_stretch_i": period.subs(b, lam * b) / period,
+                   "new_period": period.subs({i: d / 2 - 1, b: lam * b})})
+    assert got == {"theta_i": (0.0, "missing_factor_2"), "period_i": (1.0, "carried_over"),
+                   "base_stretch_i": (1.0, "carried_over"), "new_period": (1.0, "carried_over")}
+    # the key's period (not built on the slip) keeps full marks; a third form is simply wrong
+    assert _scores({"theta_i": theta, "period_i": 2 * sp.pi * b ** (2 * i / d)})[
+        "period_i"] == (1.0, "ok")
+    assert _scores({"theta_i": theta, "period_i": sp.pi * b ** (i / d)})["period_i"] == (
+        0.0, "wrong_expression")

@@ -99,12 +99,13 @@ SCENARIOS: dict[str, Scenario] = {
             "period_i", "base_stretch_i", "highest_freq_solutions", "matching_eq",
             "new_period"},
         also={"matching_eq": "second_to_last_pair", "highest_freq_solutions": "wrong_solutions"},
-        carried=LAM_DOWNSTREAM - {"stretch_first_middle_last"}),
+        carried=LAM_DOWNSTREAM - {"stretch_first_middle_last"} | {
+            "period_i", "base_stretch_i", "new_period"}),  # built right on theta_i
     "period-missing-2pi": Scenario(
         "period_i_answer", "period_i = 1 / theta_i", "period_i", "missing_2pi",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "pi_stretch", "matching_eq", "new_period", "lam_double_limit", "lam_limit"},
-        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS),
+        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS | {"new_period"}),
     "pi-inverted": Scenario(
         "pi_stretch_answer", "pi_stretch = m_l / m", "pi_stretch", "pi_inverted",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {"matching_eq"},
@@ -441,8 +442,9 @@ def test_misconception_scenario(runs: Runs, name: str) -> None:
             assert r.tag == ("carried_over" if item in scenario.carried else "ok"), (item, r.tag)
         if item in scenario.carried:
             up = "lam_double" if item.startswith("lam_double_") else {
-                "rel_error_values": "rel_error", "colleague_claim": "rel_error_values"}.get(
-                item, "lam_solution")
+                "rel_error_values": "rel_error", "colleague_claim": "rel_error_values",
+                "period_i": "theta_i", "base_stretch_i": "period_i", "new_period": "period_i",
+            }.get(item, "lam_solution")
             assert f"which is not right: fix {up} (see its feedback)" in r.message, item
 
 
