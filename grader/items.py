@@ -215,7 +215,7 @@ _DERIVE = (
         C.EXPONENT_CATALOGUE), "the exponent (d-2)/d"),
     Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
         D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
-        "Check: lam must be 1 when m = m_l."), "lambda"),
+        "Check: lam must exceed m/m_l whenever m > m_l."), "lambda"),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
         "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",
@@ -226,7 +226,8 @@ _DERIVE = (
         follows="lam_solution", carry=lambda lam: _values(lam * _b)),
     Item("stretch_first_middle_last", "derive_lambda", "stretch_first_middle_last", 1,
          NumberCheck(_stretches(D.LAM), 5e-5,
-                     "Evaluate lam**(2*i/d) for i = 0, d/4 and d/2 - 1 with the worked-case lam.",
+                     "Evaluate your base_stretch_i at i = 0, d/4 and d/2 - 1, with d = 128 and "
+                     "the worked-case lam.",
                      ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
                                      "pair; base scaling stretches each pair differently."),
                        _values(_ratio, _ratio, _ratio)),)), "per-pair stretch",
@@ -300,9 +301,9 @@ _NUMERIC = (
         "Rotate each pair (x[i], x[i + d/2]) by positions*theta_i.", M.rotation_mutants("half")),
         "half-split RoPE", follows="rope_frequencies"),
     Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
-        V.interleaved_to_half, "Coordinate 2i of the interleaved vector goes to position i, "
-        "and 2i+1 to position i + d/2.", M.PERMUTATION_MUTANTS, check_dtype=False,
-        sequence_ok=True),
+        V.interleaved_to_half, "In the half layout pair i sits at positions i and i + d/2; "
+        "check which interleaved coordinates belong there, in that order.",
+        M.PERMUTATION_MUTANTS, check_dtype=False, sequence_ok=True),
         "layout permutation"),
     Item("position_interpolation", "numeric_rope", "position_interpolation", 2, KernelCheck(
         S.position_interpolation, "PI maps position p to p*m_l/m.", M.PI_MUTANTS),
