@@ -320,7 +320,8 @@ _NUMERIC = (
         M.lambda_mutants(), check_dtype=False), "lambda found numerically"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(
         V.rope_score, "Rotate q at position p and k at position r, then take their dot "
-        "product.", (), check_dtype=False), "attention score"),
+        "product.", M.score_mutants(), check_dtype=False), "attention score",
+        follows="apply_rope"),
     Item("apply_rope_speed", "numeric_rope", "apply_rope", 2, SpeedCheck(), "speed"),
 )
 

@@ -72,6 +72,17 @@ def rotation_mutants(layout: str) -> tuple[Mutant, ...]:
             *(Mutant(slip, _rope(layout, **change)) for slip, change in FREQUENCY_SLIPS))
 
 
+def score_mutants() -> tuple[Mutant, ...]:
+    """Slips for ``rope_score(q, k, p, r, base)``: the dot product of two vectors rotated by
+    an interleaved kernel with one of its slips (the same tags as ``apply_rope``'s)."""
+    def score(rope):
+        def fn(q, k, p, r, base=10000.0):
+            q64, k64 = np.asarray(q, np.float64)[None], np.asarray(k, np.float64)[None]
+            return float(rope(q64, [p], base)[0] @ rope(k64, [r], base)[0])
+        return fn
+    return tuple(Mutant(m.slip, score(m.fn)) for m in rotation_mutants("interleaved"))
+
+
 FREQUENCY_MUTANTS: tuple[Mutant, ...] = tuple(
     Mutant(slip, lambda d, base=10000.0, change=change: _freqs(d, base, **change))
     for slip, change in FREQUENCY_SLIPS)

@@ -267,3 +267,19 @@ def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:
         "period_i"] == (1.0, "ok")
     assert _scores({"theta_i": theta, "period_i": sp.pi * b ** (i / d)})["period_i"] == (
         0.0, "wrong_expression")
+
+
+def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
+    """apply_rope rotating the wrong way (sin_sign) costs its own points; rope_score, which
+    rotates with it, is carried.  The same score beside a right apply_rope is the slip."""
+    def backwards(x, positions, base=10000.0):
+        return _rope(x, -np.asarray(positions, np.float64), base)
+
+    def score(q, k, p, r, base=10000.0):
+        return float(backwards(np.asarray(q)[None], [p], base)[0]
+                     @ backwards(np.asarray(k)[None], [r], base)[0])
+
+    assert _kernel_scores({"apply_rope": backwards, "rope_score": score}) == {
+        "apply_rope": (0.0, "sin_sign"), "rope_score": (2.0, "carried_over")}
+    assert _kernel_scores({"apply_rope": _rope, "rope_score": score}) == {
+        "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}

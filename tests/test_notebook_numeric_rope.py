@@ -57,14 +57,15 @@ class Scenario:
 # points downstream; every item's score is spelled out.
 SCENARIOS: dict[str, Scenario] = {
     "model": Scenario(frozenset()),
-    # a half-split rotation in apply_rope: rope_score, which calls it, is wrong too, and speed
-    # points need a correct kernel (the timed output is checked)
+    # a half-split rotation in apply_rope: rope_score, which calls it, is carried over (right
+    # on the student's own apply_rope); speed points need a correct kernel (the timed output
+    # is checked)
     "other_layout": Scenario(frozenset({"apply_rope_answer"}), expect(
-        apply_rope=(0.0, "other_layout"), rope_score=(0.0, "wrong_values"),
+        apply_rope=(0.0, "other_layout"), rope_score=(2.0, "carried_over"),
         apply_rope_speed=(0.0, "wrong_values"))),
-    # rotates by the conjugate table: rope_score and the timed output are wrong too
+    # rotates by the conjugate table: rope_score is carried, the timed output is wrong
     "sin_sign": Scenario(frozenset({"apply_rope_answer"}), expect(
-        apply_rope=(0.0, "sin_sign"), rope_score=(0.0, "wrong_values"),
+        apply_rope=(0.0, "sin_sign"), rope_score=(2.0, "carried_over"),
         apply_rope_speed=(0.0, "wrong_values"))),
     # theta_k = base**(-2k/d) with k = 1..d/2: every kernel built on rope_frequencies inherits the
     # shift, and is carried over (right on the student's own frequencies); find_lambda then
@@ -73,7 +74,7 @@ SCENARIOS: dict[str, Scenario] = {
         rope_frequencies=(0.0, "one_based_index"), rope_angles=(2.0, "carried_over"),
         apply_rope=(4.0, "carried_over"), apply_rope_half=(3.0, "carried_over"),
         wavelengths=(2.0, "carried_over"), find_lambda=(0.0, "pi_factor"),
-        rope_score=(0.0, "wrong_values"), apply_rope_speed=(0.0, "wrong_values"))),
+        rope_score=(2.0, "carried_over"), apply_rope_speed=(0.0, "wrong_values"))),
     "pi_inverted": Scenario(frozenset({"position_interpolation_answer"}), expect(
         position_interpolation=(0.0, "pi_inverted"))),
     # `pairs *= table` on a view of the caller's array; rope_score passes copies, so it is fine;
