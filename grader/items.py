@@ -155,6 +155,7 @@ def _limit_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[fl
 def _rel_error_values(rel: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
     return _values(*((rel, {"d": 128, "m": r, "m_l": 1}) for r in _RATIOS))
 
+
 def _claim_holds(values: sp.Tuple) -> bool | None:
     """The colleague's claim judged from four relative errors (the notebook's own rule)."""
     if not isinstance(values, sp.Tuple) or len(values) != len(_RATIOS):

@@ -238,13 +238,12 @@ class TimingBox:
         self.close()
 
 
-def time_kernel(run: Run, item: str, kernel_argv: Sequence[str],
-                kernel_pid: int | None = None) -> P.TimingAnswer | None:
+def time_kernel(run: Run, item: str, kernel_argv: Sequence[str]) -> P.TimingAnswer | None:
     """Time the function ``grade(item, fn)`` handed over, side by side with the answer key in
     one timing box started now; None when that cannot be set up (the caller then times it in
     place)."""
     with TimingBox(item, kernel_argv) as box:
-        return box.time(run, kernel_pid)
+        return box.time(run)
 
 
 def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:
