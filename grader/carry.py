@@ -96,11 +96,13 @@ def _carried(item: Item, credit: float) -> Judgement:
                      detail=f"follows {item.follows}")
 
 
-def _same_slip(item: Item, judgement: Judgement, upstream: Judgement) -> bool:
+def _same_slip(item: Item, answer: P.Answer, upstream: Judgement) -> bool:
     """Does a kernel show exactly the slip its upstream kernel was found to have (its output
-    is the key's, built on the slipped upstream: a mutant of the same tag)?"""
-    slips = {m.slip.tag for m in getattr(REGISTRY[item.follows].check, "mutants", ())}
-    return judgement.tag == upstream.tag and judgement.tag in slips
+    is the key's built on the slipped upstream: a mutant of the same tag)?  Asked of the
+    answer itself, not of its judgement: one output can show two slips (find_lambda's
+    m/m_l is both the pi_factor slip and a right bisection on one-based frequencies)."""
+    check = item.check
+    return isinstance(check, KernelCheck) and check.shows(answer, item.id, upstream.tag)
 
 
 def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
@@ -121,7 +123,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         if up_judgement.fraction >= 1:
             continue  # carrying the key's answer changes nothing
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
-            if _same_slip(item, judgement, up_judgement):
+            if _same_slip(item, answer, up_judgement):
                 carried[item.id] = _carried(item, credit)
             continue
         todo.append((item, answer, up_answer))

@@ -318,7 +318,8 @@ _NUMERIC = (
     Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
         S.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",
-        M.lambda_mutants(), check_dtype=False), "lambda found numerically"),
+        M.lambda_mutants(), check_dtype=False), "lambda found numerically",
+        follows="wavelengths"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(
         V.rope_score, "Rotate q at position p and k at position r, then take their dot "
         "product.", M.score_mutants(), check_dtype=False), "attention score",

@@ -104,7 +104,7 @@ class KernelCheck:
         bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
         if not bad:
             return correct()
-        slip = self._mutant(answer.calls, plan)
+        slip = self._mutant(answer.calls, plan, refs)
         if slip is not None:
             return slip.judgement()
         # the worst problem decides (a wrong result outweighs a modified input), on its first
@@ -144,13 +144,34 @@ class KernelCheck:
                     f"{ref.dtype}: {_HALF_RIGHT['wrong_dtype']}", 0.5)
         return None
 
-    def _mutant(self, calls: tuple[CallOutcome, ...], plan: tuple[probes.Probe, ...]
-                ) -> Misconception | None:
+    def _mutant(self, calls: tuple[CallOutcome, ...], plan: tuple[probes.Probe, ...],
+                refs: list[np.ndarray | None]) -> Misconception | None:
+        """The first slip whose outputs the calls show; a slip that gives the key's outputs
+        everywhere, or raises everywhere, is not told apart from other mistakes."""
         for mutant in self.mutants:
             outs = _reference_outputs(mutant.fn, plan)
-            if all(r is not None and _matches(c.output, r) for c, r in zip(calls, outs)):
+            if all(o is None for o in outs) or all(
+                    (o is None) == (r is None) and (o is None or _matches(o, r))
+                    for o, r in zip(outs, refs)):
+                continue
+            if _shows(calls, outs):
                 return mutant.slip
         return None
+
+    def shows(self, answer: Answer, item_id: str, tag: str) -> bool:
+        """Do the captured calls show the slip ``tag`` exactly: on every probe the output of
+        a mutant with that tag, or a ValueError where the mutant raises one?"""
+        if not isinstance(answer, CallsAnswer):
+            return False
+        plan = probes.KERNEL_PROBES[item_id]
+        return len(answer.calls) == len(plan) and any(
+            _shows(answer.calls, _reference_outputs(m.fn, plan))
+            for m in self.mutants if m.slip.tag == tag)
+
+
+def _shows(calls: tuple[CallOutcome, ...], outs: list[np.ndarray | None]) -> bool:
+    return all(c.error.startswith("ValueError") if o is None else _matches(c.output, o)
+               for c, o in zip(calls, outs))
 
 
 @dataclass(frozen=True)

@@ -140,9 +140,42 @@ def base_mutants() -> tuple[Mutant, ...]:
     return tuple(out)
 
 
+def _bisection(periods):
+    """``find_lambda`` done right on the periods ``periods(d, base)``: bisect for the factor
+    that stretches the last one by m/m_l; a ValueError when it never does (periods that do
+    not grow with the base)."""
+    def fn(m, m_l, d):
+        b, ratio = 10000.0, m / m_l
+
+        def short(lam):
+            return periods(d, lam * b)[-1] < ratio * periods(d, b)[-1]
+
+        lo = hi = 1.0
+        for _ in range(100):
+            if not short(hi):
+                break
+            hi *= 2.0
+        for _ in range(100):
+            if short(lo):
+                break
+            lo /= 2.0
+        if short(hi) or not short(lo):
+            raise ValueError("the compared period does not grow with the base")
+        while hi - lo > 1e-13 * hi:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if short(mid) else (lo, mid)
+        return 0.5 * (lo + hi)
+    return fn
+
+
 def lambda_mutants() -> tuple[Mutant, ...]:
-    """Slips for ``find_lambda(m, m_l, d)``."""
-    return tuple(Mutant(slip, lambda m, m_l, d, e=e: (m / m_l) ** e(d)) for slip, e in _LAM_SLIPS)
+    """Slips for ``find_lambda(m, m_l, d)``: a wrong factor, or the right bisection on
+    wavelengths with a slip (the same tags as ``wavelengths``'s mutants, so that one is
+    carried, :mod:`grader.carry`).  With the one-based slip the last pair's theta is 1/base,
+    and the bisection finds m/m_l: the value of the ``pi_factor`` slip, listed first."""
+    return (*(Mutant(slip, lambda m, m_l, d, e=e: (m / m_l) ** e(d)) for slip, e in _LAM_SLIPS),
+            *(Mutant(w.slip, _bisection(w.fn)) for w in WAVELENGTH_MUTANTS
+              if w.slip.tag != "missing_2pi"))  # 2*pi cancels: that bisection finds the key's
 
 
 PERMUTATION_MUTANTS: tuple[Mutant, ...] = (

@@ -283,3 +283,53 @@ def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
         "apply_rope": (0.0, "sin_sign"), "rope_score": (2.0, "carried_over")}
     assert _kernel_scores({"apply_rope": _rope, "rope_score": score}) == {
         "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}
+
+
+def _find_lambda_on(periods):
+    """A student's find_lambda: bisection in log space on their own ``periods(d, base)``."""
+    def find_lambda(m, m_l, d):
+        target = m / m_l * periods(d, 10000.0)[-1]
+        lo, hi = -200.0, 200.0  # log2 of lam
+        if not (periods(d, 2.0**lo * 1e4)[-1] < target < periods(d, 2.0**hi * 1e4)[-1]):
+            raise ValueError("g does not change sign")
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if periods(d, 2.0**mid * 1e4)[-1] < target else (lo, mid)
+        return float(2.0 ** (0.5 * (lo + hi)))
+    return find_lambda
+
+
+@pytest.mark.parametrize(("slip", "tag", "exponent"), [
+    ({"shift": 1}, "one_based_index", lambda d: 1.0),  # theta_last = 1/base: lam = m/m_l
+    ({"factor": 1.0}, "missing_factor_2", lambda d: 2 * d / (d - 2))])
+def test_find_lambda_bisecting_slipped_wavelengths_is_carried(slip, tag, exponent) -> None:
+    """wavelengths with a frequency slip: a right bisection on them finds another lam (for
+    the one-based slip m/m_l, the value of the pi_factor slip) and is carried; the same
+    values beside right wavelengths are a slip of find_lambda's own."""
+    periods = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, **slip)  # noqa: E731
+    find = _find_lambda_on(periods)
+    assert math.isclose(find(16384, 4096, 128), 4.0 ** exponent(128), rel_tol=1e-12)
+    assert _kernel_scores({"wavelengths": periods, "find_lambda": find}) == {
+        "wavelengths": (0.0, tag), "find_lambda": (2.0, "carried_over")}
+    right = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base)  # noqa: E731
+    own_slip = "pi_factor" if tag == "one_based_index" else tag  # its own slip, named
+    assert _kernel_scores({"wavelengths": right, "find_lambda": find}) == {
+        "wavelengths": (2.0, "ok"), "find_lambda": (0.0, own_slip)}
+
+
+def test_find_lambda_raising_on_periods_that_shrink_with_the_base_is_carried() -> None:
+    """wavelengths = 2*pi*theta falls as the base grows, so g never changes sign and a right
+    find_lambda raises ValueError, as the notebook asks: carried.  Raising beside right
+    wavelengths is an exception; a closed form beside the slip is right anyway."""
+    shrinking = lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)  # noqa: E731
+    find = _find_lambda_on(shrinking)
+    with pytest.raises(ValueError):
+        find(16384, 4096, 128)
+    assert _kernel_scores({"wavelengths": shrinking, "find_lambda": find}) == {
+        "wavelengths": (0.0, "frequency_not_period"), "find_lambda": (2.0, "carried_over")}
+    right = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base)  # noqa: E731
+    assert _kernel_scores({"wavelengths": right, "find_lambda": find}) == {
+        "wavelengths": (2.0, "ok"), "find_lambda": (0.0, "exception")}
+    closed = lambda m, m_l, d: (m / m_l) ** (d / (d - 2))  # noqa: E731
+    assert _kernel_scores({"wavelengths": shrinking, "find_lambda": closed})[
+        "find_lambda"] == (2.0, "ok")

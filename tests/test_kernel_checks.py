@@ -189,3 +189,32 @@ def test_scalar_outputs_survive_the_trip() -> None:
     """Does a float-returning function's 0-d output keep its shape through JSON?"""
     answer = _roundtrip(capture._capture("ntk_scaled_base", lambda b, m, m_l, d: 1.0))
     assert all(c.output.shape == () for c in answer.calls)
+
+
+def test_a_slip_that_gives_the_keys_values_or_only_raises_is_never_named() -> None:
+    """A mutant equal to the key everywhere (or raising everywhere) tells nothing apart: the
+    right angles from a function that changes its input are modified_input, and a function
+    that raises ValueError on every probe is an exception, not one of those slips."""
+    from grader.kernels import KernelCheck, Mutant
+    from grader.symbolic import Misconception
+
+    def angles(p, d, base=10000.0):
+        return np.outer(p, freqs(d, base))
+
+    def in_place(p, d, base=10000.0):
+        out = angles(p, d, base)
+        p += 1.0
+        return out
+
+    def raises(p, d, base=10000.0):
+        raise ValueError("no")
+
+    check = KernelCheck(angles, "hint", (Mutant(Misconception("same", "same"), angles),
+                                         Mutant(Misconception("raising", "raising"), raises)))
+    answer = _roundtrip(capture._capture("rope_angles", in_place))
+    assert check.judge(answer, "rope_angles", {}).tag == "modified_input"
+    assert check.shows(answer, "rope_angles", "same")
+    answer = _roundtrip(capture._capture("rope_angles", raises))
+    assert check.judge(answer, "rope_angles", {}).tag == "exception"
+    assert check.shows(answer, "rope_angles", "raising")  # what carrying asks
+    assert not check.shows(answer, "rope_angles", "same")

@@ -68,12 +68,12 @@ SCENARIOS: dict[str, Scenario] = {
         apply_rope=(0.0, "sin_sign"), rope_score=(2.0, "carried_over"),
         apply_rope_speed=(0.0, "wrong_values"))),
     # theta_k = base**(-2k/d) with k = 1..d/2: every kernel built on rope_frequencies inherits the
-    # shift, and is carried over (right on the student's own frequencies); find_lambda then
-    # matches a last pair with theta = 1/base, whose lam is m/m_l
+    # shift, and is carried over (right on the student's own frequencies); so is find_lambda,
+    # whose bisection on those wavelengths (last theta = 1/base) finds m/m_l
     "one_based_index": Scenario(frozenset({"rope_frequencies_answer"}), expect(
         rope_frequencies=(0.0, "one_based_index"), rope_angles=(2.0, "carried_over"),
         apply_rope=(4.0, "carried_over"), apply_rope_half=(3.0, "carried_over"),
-        wavelengths=(2.0, "carried_over"), find_lambda=(0.0, "pi_factor"),
+        wavelengths=(2.0, "carried_over"), find_lambda=(2.0, "carried_over"),
         rope_score=(2.0, "carried_over"), apply_rope_speed=(0.0, "wrong_values"))),
     "pi_inverted": Scenario(frozenset({"position_interpolation_answer"}), expect(
         position_interpolation=(0.0, "pi_inverted"))),
