@@ -10,7 +10,9 @@ the two kernel-safe modules :mod:`grader.payload` and :mod:`grader.probes`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -80,7 +82,8 @@ def _call_probes(fn: Any, plan: tuple[probes.Probe, ...]) -> P.Answer:
         args, kwargs = probes.call_args(probe)
         before = [copy.deepcopy(a) for a in args]
         try:
-            out = fn(*args, **kwargs)
+            with _rebased(fn, probe.rebase):
+                out = fn(*args, **kwargs)
         except Exception as exc:
             outcomes.append(P.CallOutcome(None, error=f"{type(exc).__name__}: {exc}"[:300]))
             continue
@@ -89,6 +92,20 @@ def _call_probes(fn: Any, plan: tuple[probes.Probe, ...]) -> P.Answer:
         outcomes.append(P.CallOutcome(_as_array(out), returned_type=type(out).__name__,
                                       input_modified=modified))
     return P.CallsAnswer(tuple(outcomes))
+
+
+@contextlib.contextmanager
+def _rebased(fn: Any, names: tuple[str, ...]) -> Iterator[None]:
+    """For one call, swap the notebook's functions ``names`` that ``fn`` looks up as globals
+    for their rebased stand-ins (:func:`grader.probes.rebased`); always put back."""
+    space = getattr(fn, "__globals__", None)
+    swapped = {n: space[n] for n in names if isinstance(space, dict) and callable(space.get(n))}
+    try:
+        space.update(probes.rebased(swapped))
+        yield
+    finally:
+        for name, original in swapped.items():
+            space[name] = original
 
 
 def _as_array(out: Any) -> np.ndarray | None:

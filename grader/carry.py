@@ -7,7 +7,10 @@ that the student had in fact followed.  An item that names its upstream (``Item.
 and how to carry it (``Item.carry``) is judged a second time, against what its check expects
 when the student's own upstream answer replaces the key's.  An answer that passes is tagged
 ``carried_over`` and earns ``credit`` of its points (follow-through credit; 1 by default,
-see ``ScoreCaptures.carry_credit``); the feedback names the upstream item to fix.
+see ``ScoreCaptures.carry_credit``); the feedback names the upstream item to fix.  An item
+computed from two answers (``stretch_first_middle_last``: base_stretch_i at the worked-case
+lam) is carried from the student's own answer to each one that is wrong, with the key's
+standing in for the others.
 
 A numpy kernel built on another (``apply_rope`` on ``rope_frequencies``) is carried when its
 output shows exactly the slip found upstream: it matches the mutant of the same tag, the key
@@ -22,7 +25,7 @@ shows nothing).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy as sp
@@ -33,7 +36,7 @@ from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict
-from grader.symbolic import ChoiceCheck, ExprCheck, NumberCheck, to_sympy
+from grader.symbolic import ChoiceCheck, EquationCheck, ExprCheck, NumberCheck, to_sympy
 
 TAG = "carried_over"
 """The tag of an answer credited by follow-through."""
@@ -53,47 +56,101 @@ def upstream_value(answer: P.Answer) -> sp.Basic | None:
             value = to_sympy(answer)
         except AnswerError:
             return None
-        return value if isinstance(value, sp.Expr) else None
+        return value if isinstance(value, (sp.Expr, sp.Equality)) else None
     return None
 
 
-def carried_check(item: Item, upstream: sp.Basic) -> ExprCheck | NumberCheck | ChoiceCheck | None:
-    """The item's check with the student's upstream answer in place of the key's, or None
-    when nothing may be carried from it."""
-    if item.carry is None or not isinstance(item.check, (ExprCheck, NumberCheck, ChoiceCheck)):
+def carried_check(item: Item, upstreams: Sequence[sp.Basic]
+                  ) -> ExprCheck | NumberCheck | ChoiceCheck | EquationCheck | None:
+    """The item's check with ``upstreams`` (one answer per item in ``Item.upstreams``: the
+    student's where it is wrong, the key's elsewhere) in place of the key's, or None when
+    nothing may be carried from them."""
+    if item.carry is None or not isinstance(item.check, (ExprCheck, NumberCheck, ChoiceCheck,
+                                                          EquationCheck)):
         return None
-    key = getattr(REGISTRY[item.follows].check, "reference", None)
-    if isinstance(key, sp.Expr) and upstream.free_symbols != key.free_symbols:
-        return None  # not an attempt at the upstream item (a lambda without d, a number)
+    for up_id, value in zip(item.upstreams, upstreams, strict=True):
+        key = getattr(REGISTRY[up_id].check, "reference", None)
+        if isinstance(key, sp.Basic) and value.free_symbols != key.free_symbols:
+            return None  # not an attempt at the upstream item (a lambda without d, a number)
+    if isinstance(item.check, EquationCheck):  # the derivation continued from the student's
+        carried = item.carry(*upstreams)
+        if carried is None:
+            return None
+        reference, chain, solution = carried
+        if reference.free_symbols != item.check.reference.free_symbols:
+            return None  # the slip removed what this step works on
+        return dataclasses.replace(item.check, reference=reference, chain=chain,
+                                   solution=solution, catalogue=(), lam_catalogue=())
     if isinstance(item.check, ChoiceCheck):  # a decision taken from the student's own values
-        choice = item.carry(upstream)
+        choice = item.carry(*upstreams)
         if type(choice) is not type(item.check.answer):
             return None
         return dataclasses.replace(item.check, answer=choice, wrong_choices={})
-    reference = item.carry(upstream)
+    reference = item.carry(*upstreams)
     if isinstance(item.check, ExprCheck) and (not isinstance(reference, sp.Expr) or (
             reference.free_symbols != item.check.reference.free_symbols)):
         return None  # the slip removed what this step works on
     return dataclasses.replace(item.check, reference=reference, catalogue=())
 
 
-def judge_carried(item: Item, answer: P.Answer, upstream: P.Answer,
-                  params: Mapping[str, Any], credit: float) -> Judgement | None:
-    """The follow-through judgement of ``answer``, or None when it does not follow from the
-    student's upstream answer (run in a forked, time-limited child)."""
-    value = upstream_value(upstream)
-    check = None if value is None else carried_check(item, value)
+def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer | None],
+                  params: Mapping[str, Any]) -> list[str] | None:
+    """The upstream items whose wrong answers ``answer`` follows from, or None when it does
+    not follow from the student's upstream answers; ``upstreams`` maps each upstream item to
+    the student's answer where that is wrong, None where it is right (the key's stands in).
+    Run in a forked, time-limited child."""
+    values, used = [], []
+    for up_id, up in upstreams.items():
+        value = None if up is None else upstream_value(up)
+        if value is None:  # right, or unusable: the key's stands in
+            value = _key(up_id)
+        else:
+            used.append(up_id)
+        if value is None:
+            return None
+        values.append(value)
+    check = None if not used else carried_check(item, values)
     if check is None or check.judge(answer, item.id, params).fraction < 1:
         return None
-    return _carried(item, credit)
+    return used
 
 
-def _carried(item: Item, credit: float) -> Judgement:
-    up = REGISTRY[item.follows].name
+def _key(item_id: str) -> sp.Basic | None:
+    key = getattr(REGISTRY[item_id].check, "reference", None)
+    return key if isinstance(key, sp.Basic) else None
+
+
+def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str]
+             ) -> Judgement:
+    """A follow-through judgement: ``used`` are the wrong answers it follows from, ``roots``
+    the wrong answers those rest on (themselves, unless they were carried in turn)."""
+    def names(ids: Sequence[str]) -> str:
+        return " and ".join(REGISTRY[u].name for u in ids)
+
+    one = len(roots) == 1
+    via = set(used) != set(roots)
+    start = (f"your earlier answers, which rest on your {names(roots)}" if via
+             else f"your {names(used)}")
+    verb, its = ("is", "its") if one else ("are", "their")
     return Judgement(credit, Verdict.CORRECT if credit >= 1 else Verdict.PARTIAL, TAG,
-                     f"Worked correctly from your {up}, which is not right: fix {up} (see "
-                     "its feedback) and run the notebook again; this answer should follow.",
-                     detail=f"follows {item.follows}")
+                     f"Worked correctly from {start}, which {verb} not right: "
+                     f"fix {names(roots)} (see {its} feedback) and run the notebook again; this "
+                     "answer should follow.",
+                     detail=f"follows {', '.join(used)}" + (f" (from {', '.join(roots)})"
+                                                            if via else ""))
+
+
+def _roots(item_id: str, used: Mapping[str, Sequence[str]]) -> list[str]:
+    """The wrong answers a carried answer rests on: its upstreams, each replaced by its own
+    roots when it was carried too (in registry order)."""
+    found: set[str] = set()
+    todo = list(used[item_id])
+    while todo:
+        up = todo.pop()
+        if up in used and up not in found:
+            todo.extend(used[up])
+        found.add(up)
+    return [i for i in REGISTRY if i in found and i not in used]
 
 
 def _same_slip(item: Item, answer: P.Answer, upstream: Judgement) -> bool:
@@ -111,25 +168,27 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
     """New judgements for the answers that were judged wrong against the key but follow from
     the student's own wrong upstream answer; ``answers`` maps item id to (answer, judgement
     against the key).  Every re-judgement runs in one forked child, each with ``seconds``."""
-    todo: list[tuple[Item, P.Answer, P.Answer]] = []
-    carried: dict[str, Judgement] = {}
+    todo: list[tuple[Item, P.Answer, dict[str, P.Answer | None]]] = []
+    used: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
     for item_id, (answer, judgement) in answers.items():
         item = REGISTRY[item_id]
-        if not item.follows or item.follows not in answers or judgement.fraction >= 1:
+        ups = item.upstreams
+        if not ups or judgement.fraction >= 1:
             continue
         if judgement.verdict in (Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
             continue  # nothing usable to carry onto
-        up_answer, up_judgement = answers[item.follows]
-        if up_judgement.fraction >= 1:
-            continue  # carrying the key's answer changes nothing
+        wrong = {u: answers[u][0] for u in ups if u in answers and answers[u][1].fraction < 1}
+        if not wrong:
+            continue  # carrying the key's answers changes nothing
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
-            if _same_slip(item, answer, up_judgement):
-                carried[item.id] = _carried(item, credit)
+            shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])]
+            if shown:
+                used[item.id] = shown
             continue
-        todo.append((item, answer, up_answer))
+        todo.append((item, answer, {u: wrong.get(u) for u in ups}))
     if todo:
-        outcomes = run_each(judge_carried, [(item, answer, up, params, credit)
-                                            for item, answer, up in todo], seconds)
-        carried.update((item.id, o.value) for (item, _, _), o in zip(todo, outcomes)
-                       if o.status == "ok" and o.value is not None)
-    return carried
+        outcomes = run_each(judge_carried, [(item, answer, ups, params)
+                                            for item, answer, ups in todo], seconds)
+        used.update((item.id, o.value) for (item, _, _), o in zip(todo, outcomes)
+                    if o.status == "ok" and o.value)
+    return {i: _carried(REGISTRY[i], credit, up, _roots(i, used)) for i, up in used.items()}

@@ -16,6 +16,7 @@ import sympy as sp
 
 from grader import catalogues as C
 from grader import mutants as M
+from grader import steps as ST
 from grader.kernels import KernelCheck, SpeedCheck
 from grader.payload import Answer
 from grader.results import Judgement
@@ -62,13 +63,20 @@ class Item:
     """how the answer is judged"""
     topic: str
     """a short label for reports"""
-    follows: str = ""
-    """the item whose answer this one is computed from (follow-through: :mod:`grader.carry`);
-    for a kernel, the kernel whose slips (mutants) it shares"""
-    carry: Callable[[sp.Basic], Any] | None = None
-    """the check's reference when the student's own answer to ``follows`` replaces the key's:
-    an expression for an ``ExprCheck``, a values function for a ``NumberCheck``, the choice
-    for a ``ChoiceCheck`` (None: nothing to carry)"""
+    follows: str | tuple[str, ...] = ""
+    """the item (or items) whose answer this one is computed from (follow-through:
+    :mod:`grader.carry`); for a kernel, the kernel whose slips (mutants) it shares"""
+    carry: Callable[..., Any] | None = None
+    """the check's reference when the student's own answers to ``follows`` replace the key's
+    (one argument per upstream item, in order): an expression for an ``ExprCheck``, a values
+    function for a ``NumberCheck``, the choice for a ``ChoiceCheck`` (None: nothing to carry)"""
+
+    @property
+    def upstreams(self) -> tuple[str, ...]:
+        """``follows`` as a tuple of item ids (empty when the item follows none)."""
+        if isinstance(self.follows, str):
+            return (self.follows,) if self.follows else ()
+        return self.follows
 
 
 def _at(expr: sp.Expr, p: Mapping[str, Any], **over: Any) -> float:
@@ -93,9 +101,8 @@ def _lam_slips(scale: Callable[[sp.Expr], sp.Expr] = lambda e: e
 
 _d, _m, _ml, _b, _i = D.d, D.m, D.m_l, D.b, D.i
 _ratio = _m / _ml
-_CHAIN = (("the period-matching equation", D.MATCHING_EQUATION),
-          ("cancel 2*pi", D.EQ_CANCEL_2PI), ("split (lam*b)**e", D.EQ_SPLIT),
-          ("cancel b**e", D.EQ_CANCEL_B), ("solve for lam", sp.Eq(D.lam, D.LAM)))
+_CHAIN = tuple(zip(ST.STEP_NAMES, (D.MATCHING_EQUATION, D.EQ_CANCEL_2PI, D.EQ_SPLIT,
+                                    D.EQ_CANCEL_B, sp.Eq(D.lam, D.LAM))))
 
 
 def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
@@ -103,6 +110,13 @@ def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
     return EquationCheck(reference, _CHAIN, D.LAM, hint, C.LAM_CATALOGUE,
                          (C.OFF_BY_ONE_EQUATION,), allow_factor=allow_factor,
                          no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None, form=form)
+
+
+def _continue(eq: sp.Basic | None, start: int, target: int
+              ) -> tuple[sp.Equality, tuple[tuple[str, sp.Equality], ...], sp.Expr] | None:
+    """A step's carried (reference, chain, solution): the derivation continued from the
+    student's own equation at step ``start`` (:mod:`grader.steps`)."""
+    return None if eq is None else ST.carried(eq, start, target)
 
 
 def _power_split(eq: sp.Equality) -> bool:
@@ -142,9 +156,13 @@ def _double_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[f
     return _values((lam_double, {"d": 64}), (lam_double, {"d": 128}))
 
 
-def _stretches(lam: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
-    stretch = D.period_stretch(_i).subs(D.lam, lam)
-    return _values(*((stretch, {"i": k}) for k in (0, 32, 63)))
+_STRETCH = D.period_stretch(_i)
+
+
+def _stretches(lam: sp.Expr, stretch: sp.Expr = _STRETCH
+               ) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
+    """base_stretch_i at i = 0, d/4, d/2 - 1 (d = 128) with lam put in."""
+    return _values(*((stretch.subs(D.lam, lam), {"i": k}) for k in (0, 32, 63)))
 
 
 def _limit_values(lam_double: sp.Expr) -> Callable[[Mapping[str, Any]], tuple[float, ...]]:
@@ -175,7 +193,10 @@ _DERIVE = (
         _ratio, ("m", "m_l"), "PI maps position p to p*m_l/m. How many new positions does one "
         "full turn now take?", (Misconception("pi_inverted", "That factor is below 1 when the "
         "context grows: PI squeezes positions, so each turn takes MORE positions.",
-        1 / _ratio),)), "PI stretch"),
+        1 / _ratio),)), "PI stretch",
+        # the notebook divides the period PI gives (from theta_i) by the student's period_i
+        follows=("theta_i", "period_i"),
+        carry=lambda theta, period: sp.simplify(2 * sp.pi / theta * _ratio / period)),
     Item("base_stretch_i", "derive_lambda", "base_stretch_i", 1, ExprCheck(
         D.period_stretch(_i), ("lam", "i", "d"), "Divide pair i's period with base lam*b by "
         "its period with base b.", (
@@ -193,7 +214,10 @@ _DERIVE = (
         "look at theta_0."), "i = 0 has no solution"),
     Item("matching_eq", "derive_lambda", "matching_eq", 2, _step(
         D.MATCHING_EQUATION, "Set the new model's period of the last pair equal to the period "
-        "PI gives that pair.", allow_factor=True), "period-matching equation"),
+        "PI gives that pair.", allow_factor=True), "period-matching equation",
+        follows=("period_i", "pi_stretch", "i_star"),
+        carry=lambda period, stretch, i_star: _continue(ST.matching(period, stretch, i_star), 0,
+                                                        0)),
     Item("new_period", "derive_lambda", "new_period", 1, ExprCheck(
         D.MATCHING_EQUATION.lhs, ("lam", "b", "d"), "Which side has the new base in it?", (
             Misconception("pi_side", "That is the period PI gives: the old base, stretched by "
@@ -204,19 +228,21 @@ _DERIVE = (
         follows="period_i", carry=lambda period: _scaled(period.subs(_i, D.I_STAR))),
     Item("step_cancel_2pi", "derive_lambda", "step_cancel_2pi", 1, _step(
         D.EQ_CANCEL_2PI, "Divide both sides of your matching equation by 2*pi."),
-        "cancel 2*pi"),
+        "cancel 2*pi", follows="matching_eq", carry=lambda eq: _continue(eq, 0, 1)),
     Item("step_split", "derive_lambda", "step_split", 1, _step(
         D.EQ_SPLIT, "Use (lam*b)**e = lam**e * b**e, valid for positive lam and b.",
         form=_SPLIT),
-        "split the power"),
+        "split the power", follows="step_cancel_2pi", carry=lambda eq: _continue(eq, 1, 2)),
     Item("step_cancel_b", "derive_lambda", "step_cancel_b", 1, _step(
-        D.EQ_CANCEL_B, "Divide both sides by b**e.", form=_B_GONE), "cancel b**e"),
+        D.EQ_CANCEL_B, "Divide both sides by b**e.", form=_B_GONE), "cancel b**e",
+        follows="step_split", carry=lambda eq: _continue(eq, 2, 3)),
     Item("exponent", "derive_lambda", "exponent", 1, ExprCheck(
         D.EXPONENT, ("d",), "The exponent is 2*i*/d for the matched pair i*.",
         C.EXPONENT_CATALOGUE), "the exponent (d-2)/d"),
     Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
         D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
-        "Check: lam must exceed m/m_l whenever m > m_l."), "lambda"),
+        "Check: lam must exceed m/m_l whenever m > m_l."), "lambda",
+        follows="step_cancel_b", carry=ST.solution),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
         "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",
@@ -232,7 +258,7 @@ _DERIVE = (
                      ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
                                      "pair; base scaling stretches each pair differently."),
                        _values(_ratio, _ratio, _ratio)),)), "per-pair stretch",
-        follows="lam_solution", carry=_stretches),
+        follows=("lam_solution", "base_stretch_i"), carry=_stretches),
     Item("lam_double", "derive_lambda", "lam_double", 1, ExprCheck(
         D.LAM_DOUBLE, ("d",), "Substitute m = 2*m_l into lam_solution and simplify.", _DOUBLE,
         {"m": C.Misconception("not_substituted", "Substitute m = 2*m_l: the answer depends on "
@@ -259,7 +285,8 @@ _DERIVE = (
             Misconception("absolute_error", "That is the absolute error; divide by m/m_l.",
                           D.LAM - _ratio),
         )), "relative error",
-        follows="lam_solution", carry=lambda lam: (lam - _ratio) / _ratio),
+        follows=("lam_solution", "pi_stretch"),
+        carry=lambda lam, stretch: (lam - stretch) / stretch),
     Item("rel_error_values", "derive_lambda", "rel_error_values", 1, NumberCheck(
         _rel_error_values(D.RELATIVE_ERROR),
         1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.", ()),
@@ -318,7 +345,8 @@ _NUMERIC = (
     Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
         S.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",
-        M.lambda_mutants(), check_dtype=False), "lambda found numerically",
+        M.lambda_mutants(), check_dtype=False, unchanged=M.NOT_FROM_WAVELENGTHS),
+        "lambda found numerically",
         follows="wavelengths"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(
         V.rope_score, "Rotate q at position p and k at position r, then take their dot "

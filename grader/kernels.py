@@ -87,6 +87,9 @@ class KernelCheck:
     """the output dtype must equal the reference's (float32 in, float32 out)"""
     sequence_ok: bool = False
     """a list or tuple of integers is as good as an array (an index permutation)"""
+    unchanged: Misconception | None = None
+    """the slip of right values that a rebased probe (:attr:`grader.probes.Probe.rebase`)
+    shows are not computed from the functions the task names: worth half the points"""
 
     def warm(self, item_id: str, params: Params) -> None:
         """Nothing to precompute: reference outputs are cheap."""
@@ -95,16 +98,16 @@ class KernelCheck:
         """Judge the captured call outcomes."""
         if not isinstance(answer, CallsAnswer):
             return invalid(answer, "a function")
-        plan = probes.KERNEL_PROBES[item_id]
-        if len(answer.calls) != len(plan):
+        if len(answer.calls) != len(probes.KERNEL_PROBES[item_id]):
             return wrong("tampered", "The captured calls do not match the grader's inputs.",
                          verdict=Verdict.INVALID)
+        plan, calls, rebased = _split(item_id, answer)
         refs = _reference_outputs(self.reference, plan)
-        failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, answer.calls, refs)]
+        failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, calls, refs)]
         bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
         if not bad:
-            return correct()
-        slip = self._mutant(answer.calls, plan, refs)
+            return self._unchanged(plan, calls, rebased) or correct()
+        slip = self._mutant(calls, plan, refs)
         if slip is not None:
             return slip.judgement()
         # the worst problem decides (a wrong result outweighs a modified input), on its first
@@ -158,15 +161,40 @@ class KernelCheck:
                 return mutant.slip
         return None
 
+    def _unchanged(self, plan: tuple[probes.Probe, ...], calls: tuple[CallOutcome, ...],
+                   rebased: tuple[tuple[probes.Probe, CallOutcome], ...]) -> Judgement | None:
+        """Half the points when a rebased call returned exactly what the plain call with the
+        same arguments did: those values were not computed from the swapped functions.  A
+        rebased call that raises, or changes in another way, proves nothing either way."""
+        for probe, call in rebased:
+            same = [c for p, c in zip(plan, calls)
+                    if (p.args, p.kwargs) == (probe.args, probe.kwargs) and c.output is not None]
+            if (self.unchanged and same and call.output is not None
+                    and _matches(call.output, same[0].output)):
+                return Judgement(0.5, Verdict.PARTIAL, self.unchanged.tag,
+                                 self.unchanged.message,
+                                 detail=f"unchanged with rebased {', '.join(probe.rebase)}")
+        return None
+
     def shows(self, answer: Answer, item_id: str, tag: str) -> bool:
         """Do the captured calls show the slip ``tag`` exactly: on every probe the output of
         a mutant with that tag, or a ValueError where the mutant raises one?"""
-        if not isinstance(answer, CallsAnswer):
+        if not isinstance(answer, CallsAnswer) or len(answer.calls) != len(
+                probes.KERNEL_PROBES[item_id]):
             return False
-        plan = probes.KERNEL_PROBES[item_id]
-        return len(answer.calls) == len(plan) and any(
-            _shows(answer.calls, _reference_outputs(m.fn, plan))
-            for m in self.mutants if m.slip.tag == tag)
+        plan, calls, _ = _split(item_id, answer)
+        return any(_shows(calls, _reference_outputs(m.fn, plan))
+                   for m in self.mutants if m.slip.tag == tag)
+
+
+def _split(item_id: str, answer: CallsAnswer) -> tuple[
+        tuple[probes.Probe, ...], tuple[CallOutcome, ...],
+        tuple[tuple[probes.Probe, CallOutcome], ...]]:
+    """The plain probes and their calls, and the rebased probes with theirs."""
+    pairs = tuple(zip(probes.KERNEL_PROBES[item_id], answer.calls))
+    plain = tuple(pc for pc in pairs if not pc[0].rebase)
+    return (tuple(p for p, _ in plain), tuple(c for _, c in plain),
+            tuple(pc for pc in pairs if pc[0].rebase))
 
 
 def _shows(calls: tuple[CallOutcome, ...], outs: list[np.ndarray | None]) -> bool:

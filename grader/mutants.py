@@ -168,6 +168,14 @@ def _bisection(periods):
     return fn
 
 
+NOT_FROM_WAVELENGTHS = Misconception(
+    "not_from_wavelengths", "Your values are right, but your find_lambda returned the same lam "
+    "when the grader swapped wavelengths (and rope_frequencies) for versions with another base "
+    "law, so lam was not found from them. The task is to find the root of g by bisection (or "
+    "Newton's method) on the periods your wavelengths gives, without the closed form.")
+"""find_lambda's values are right but were not computed from wavelengths (a rebased probe)."""
+
+
 def lambda_mutants() -> tuple[Mutant, ...]:
     """Slips for ``find_lambda(m, m_l, d)``: a wrong factor, or the right bisection on
     wavelengths with a slip (the same tags as ``wavelengths``'s mutants, so that one is

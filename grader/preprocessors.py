@@ -261,11 +261,11 @@ class CappedExecute(Execute):
                 return self._scratch(code, index)
 
             record = None
+            kernel_pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
             if (box := self._boxes.pop(item.id, None)) is not None:
                 with box:  # the kernel's processes are paused while the box times
-                    record = box.time(run, getattr(getattr(self.km, "provisioner", None),
-                                                   "pid", None))
-            record = record or stopwatch.time_kernel(run, item.id)
+                    record = box.time(run, kernel_pid)
+            record = record or stopwatch.time_kernel(run, item.id, kernel_pid)
             cell.metadata["rope_course"] = {scoring.TIMING_KEY: P.to_json(record)}
             self._early.submit(item, record)
         return cell, resources

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from grader import pause, probes
 from grader import payload as P
-from grader import probes
 
 Run = Callable[[str], Sequence[Any]]
 """Execute code in the student's kernel; returns the request's notebook outputs."""
@@ -93,8 +93,9 @@ def _agrees(outcome: P.CallOutcome, expected: float, scale: float) -> bool:
 class _Rounds:
     """Interleaved rounds on one workload: reference here, student there, same input."""
 
-    def __init__(self, run: Run, item: str, shape: tuple[int, ...], dtype: str) -> None:
-        self.run, self.item, self.shape = run, item, shape
+    def __init__(self, run: Run, item: str, shape: tuple[int, ...], dtype: str,
+                 kernel_pid: int | None = None) -> None:
+        self.run, self.item, self.shape, self.kernel_pid = run, item, shape, kernel_pid
         seed = secrets.randbelow(2**30)
         with ThreadPoolExecutor(1) as pool:  # build our copy while the kernel builds its own
             ours = pool.submit(probes.timed_inputs, seed, shape, dtype)
@@ -108,9 +109,10 @@ class _Rounds:
         """One round; returns what went wrong (``wrong_output`` or the call's error)."""
         offset = 1 + secrets.randbelow(2**20)
         pos = probes.stopwatch_positions(self.shape[-2], offset)
-        t0 = time.perf_counter()
-        ref = _reference(self.x, pos)
-        t1 = time.perf_counter()
+        with pause.paused(self.kernel_pid):  # idle between requests: nothing of it runs now
+            t0 = time.perf_counter()
+            ref = _reference(self.x, pos)
+            t1 = time.perf_counter()
         expected = probes.checksum(ref, self.weights)
         t2 = time.perf_counter()  # the kernel computes a checksum inside its request too
         outputs = self.run(_module_call("stopwatch_call", self.item, offset))
@@ -136,8 +138,11 @@ def _error_of(outputs: Sequence[Any]) -> str:
     return ""
 
 
-def time_kernel(run: Run, item: str) -> P.TimingAnswer:
+def time_kernel(run: Run, item: str, kernel_pid: int | None = None) -> P.TimingAnswer:
     """Time the function that ``grade(item, fn)`` handed over in the kernel behind ``run``.
+    The kernel with pid ``kernel_pid`` and every process it started are paused while the
+    answer key is timed here, so that nothing the student left running there (a thread, a
+    forked process) slows the key between the student's calls.
 
     A screening round on a small input comes first: a kernel that would take more than
     ``give_up`` times the reference on the full workload is reported from it (its time, less
@@ -145,9 +150,10 @@ def time_kernel(run: Run, item: str) -> P.TimingAnswer:
     the messaging cost of a request (milliseconds), to the student's disadvantage only.
     Otherwise one warm-up and ``repeats`` timed rounds run on the full workload."""
     spec = probes.TIMINGS[item]
-    full = reference_seconds(spec.shape, spec.dtype)
+    with pause.paused(kernel_pid):
+        full = reference_seconds(spec.shape, spec.dtype)
     try:
-        screen = _Rounds(run, item, spec.screen_shape, spec.dtype)
+        screen = _Rounds(run, item, spec.screen_shape, spec.dtype, kernel_pid)
         if screen.setup_error:
             return P.TimingAnswer((), (), spec.screen_shape, error=screen.setup_error)
         scale = float(np.prod(spec.shape) / np.prod(spec.screen_shape))
@@ -163,7 +169,7 @@ def time_kernel(run: Run, item: str) -> P.TimingAnswer:
         else:
             return P.TimingAnswer((work,), (full,), spec.screen_shape, scale)
         del screen
-        rounds = _Rounds(run, item, spec.shape, spec.dtype)
+        rounds = _Rounds(run, item, spec.shape, spec.dtype, kernel_pid)
         if rounds.setup_error:
             return P.TimingAnswer((), (), spec.shape, error=rounds.setup_error)
         for counted in [False] + [True] * spec.repeats:

@@ -320,7 +320,8 @@ def test_find_lambda_bisecting_slipped_wavelengths_is_carried(slip, tag, exponen
 def test_find_lambda_raising_on_periods_that_shrink_with_the_base_is_carried() -> None:
     """wavelengths = 2*pi*theta falls as the base grows, so g never changes sign and a right
     find_lambda raises ValueError, as the notebook asks: carried.  Raising beside right
-    wavelengths is an exception; a closed form beside the slip is right anyway."""
+    wavelengths is an exception; a closed form beside the slip has the right values but was
+    not found from wavelengths (half the points)."""
     shrinking = lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)  # noqa: E731
     find = _find_lambda_on(shrinking)
     with pytest.raises(ValueError):
@@ -332,4 +333,83 @@ def test_find_lambda_raising_on_periods_that_shrink_with_the_base_is_carried() -
         "wavelengths": (2.0, "ok"), "find_lambda": (0.0, "exception")}
     closed = lambda m, m_l, d: (m / m_l) ** (d / (d - 2))  # noqa: E731
     assert _kernel_scores({"wavelengths": shrinking, "find_lambda": closed})[
-        "find_lambda"] == (2.0, "ok")
+        "find_lambda"] == (1.0, "not_from_wavelengths")
+
+
+def test_stretches_follow_both_the_students_lambda_and_their_stretch_formula() -> None:
+    """stretch_first_middle_last evaluates base_stretch_i at the worked-case lam: values from
+    a wrong stretch formula (inverse_stretch) with the right lam are carried from
+    base_stretch_i, and from both wrong answers together from both; the feedback names what
+    to fix.  Values from a stretch formula the student did not give stay wrong."""
+    lam_sym, i = sp.symbols("lam i", positive=True)
+    inverse = lam_sym ** (-2 * i / d)  # the inverse_stretch slip
+    lam_at = 4.0 ** (128 / 126)
+    from_inverse = [lam_at ** (-2 * k / 128) for k in (0, 32, 63)]
+    got = _scores({"lam_solution": KEY, "base_stretch_i": inverse,
+                   "stretch_first_middle_last": from_inverse})
+    assert got == {"lam_solution": (3.0, "ok"), "base_stretch_i": (0.0, "inverse_stretch"),
+                   "stretch_first_middle_last": (1.0, "carried_over")}
+    both = [SLIP_AT ** (-2 * k / 128) for k in (0, 32, 63)]
+    results = scoring.score_cells([_cell("lam_solution", SLIP), _cell("base_stretch_i", inverse),
+                                   _cell("stretch_first_middle_last", both)])
+    last = results[-1]
+    assert (last.score, last.tag) == (1.0, "carried_over")
+    assert "lam_solution and base_stretch_i" in last.message
+    assert _scores({"lam_solution": SLIP, "base_stretch_i": inverse,
+                    "stretch_first_middle_last": from_inverse})[
+        "stretch_first_middle_last"] == (0.0, "wrong_value")
+    # right formula, right lam, wrong values: no upstream to carry from
+    assert _scores({"lam_solution": KEY, "base_stretch_i": lam_sym ** (2 * i / d),
+                    "stretch_first_middle_last": from_inverse})[
+        "stretch_first_middle_last"] == (0.0, "wrong_value")
+
+
+def _derivation_from(theta_i: sp.Expr, pi_stretch: sp.Expr = m / m_l,
+                     i_star: sp.Expr = d / 2 - 1) -> dict[str, object]:
+    """What a student who does every step as the notebook does, from their own theta_i,
+    pi_stretch and i_star, answers (the model's own cell code)."""
+    b, i, lam = sp.symbols("b i lam", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    period_i = 2 * sp.pi / theta_i
+    matching_eq = sp.Eq(period_i.subs({i: i_star, b: lam * b}), pi_stretch * period_i.subs(
+        i, i_star))
+    step_cancel_2pi = sp.Eq(matching_eq.lhs / (2 * sp.pi), matching_eq.rhs / (2 * sp.pi))
+    step_split = sp.Eq(sp.expand_power_base(step_cancel_2pi.lhs), step_cancel_2pi.rhs)
+    b_power = step_split.rhs / pi_stretch
+    step_cancel_b = sp.Eq(step_split.lhs / b_power, step_split.rhs / b_power)
+    return {"theta_i": theta_i, "period_i": period_i, "pi_stretch": pi_stretch,
+            "i_star": i_star, "matching_eq": matching_eq, "step_cancel_2pi": step_cancel_2pi,
+            "step_split": step_split, "step_cancel_b": step_cancel_b,
+            "lam_solution": sp.solve(step_cancel_b, lam)[0]}
+
+
+STEPS = ("matching_eq", "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution")
+
+
+def test_the_derivation_done_right_from_a_one_based_theta_is_carried() -> None:
+    """theta_i one-based: every equation step and lam_solution, done right from it, are
+    carried (one slip, one point); lam is then (m/m_l)**(d/(d-4))."""
+    b = sp.Symbol("b", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    answers = _derivation_from(b ** (-2 * (i - 1) / d))
+    assert sp.simplify(answers["lam_solution"] - (m / m_l) ** (d / (d - 4))) == 0
+    got = _scores(answers)
+    assert got.pop("theta_i") == (0.0, "one_based_index")
+    assert got == {k: (float(REGISTRY[k].points), "carried_over" if k not in (
+        "pi_stretch", "i_star") else "ok") for k in got}
+
+
+def test_the_model_derivation_is_plain_ok_and_a_wrong_step_in_it_is_not_carried() -> None:
+    """From the right theta every step is simply right; a step that divides by the wrong
+    thing is wrong whatever came before it, and the step after it is carried from it only
+    if it depends on what the key's does (a lam without d carries nothing)."""
+    b = sp.Symbol("b", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    answers = _derivation_from(b ** (-2 * i / d))
+    assert set(_scores(answers).values()) == {(1.0, "ok"), (2.0, "ok"), (3.0, "ok")}
+    # i* = d/2 (one past the last pair): the matching equation is wrong, and so is lam = m/m_l
+    # that the steps lead to; it does not depend on d, so nothing after it is carried
+    got = _scores(_derivation_from(b ** (-2 * i / d), i_star=d / 2))
+    assert got["i_star"][1] == "off_by_one_index" and got["matching_eq"][0] == 0.0
+    assert got["lam_solution"] == (0.0, "pi_factor")
+    assert "carried_over" not in {tag for _, tag in got.values()}

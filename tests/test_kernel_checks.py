@@ -129,7 +129,8 @@ KERNEL_CASES = [
     ("ntk_scaled_base", lambda base, m, m_l, d: (m / m_l) ** (d / (d - 2)), 0.0, "missing_base"),
     ("ntk_scaled_base", lambda base, m, m_l, d: base * (m / m_l) ** ((d - 2) / d), 0.0,
      "inverted_exponent"),
-    ("find_lambda", lambda m, m_l, d: (m / m_l) ** (d / (d - 2)), 1.0, "ok"),
+    # right values, but not found from wavelengths (there is none here to swap)
+    ("find_lambda", lambda m, m_l, d: (m / m_l) ** (d / (d - 2)), 0.5, "not_from_wavelengths"),
     ("find_lambda", lambda m, m_l, d: (m_l / m) ** (d / (d - 2)), 0.0, "matched_frequency"),
     ("interleaved_to_half", lambda d: np.r_[0:d:2, 1:d:2], 1.0, "ok"),
     ("interleaved_to_half", lambda d: np.argsort(np.r_[0:d:2, 1:d:2]), 0.0, "inverse_permutation"),
@@ -218,3 +219,64 @@ def test_a_slip_that_gives_the_keys_values_or_only_raises_is_never_named() -> No
     assert check.judge(answer, "rope_angles", {}).tag == "exception"
     assert check.shows(answer, "rope_angles", "raising")  # what carrying asks
     assert not check.shows(answer, "rope_angles", "same")
+
+
+NOTEBOOK_FUNCTIONS = """
+import numpy as np
+
+def rope_frequencies(d, base=10000.0):
+    return base ** (-2.0 * np.arange(d // 2) / d)
+
+def wavelengths(d, base=10000.0):
+    return 2 * np.pi / rope_frequencies(d, base)
+
+def bisect(longer, lo=1.0, hi=1e6):
+    for _ in range(200):
+        mid = (lo * hi) ** 0.5
+        lo, hi = (lo, mid) if longer(mid) else (mid, hi)
+    return float((lo * hi) ** 0.5)
+"""
+
+FIND_LAMBDA = {
+    "bisection on wavelengths": ("""
+def find_lambda(m, m_l, d):
+    target = m / m_l * wavelengths(d, 10000.0)[-1]
+    return bisect(lambda lam: wavelengths(d, base=lam * 10000.0)[-1] >= target)
+""", (1.0, "ok")),
+    "bisection on rope_frequencies": ("""
+def find_lambda(m, m_l, d):
+    target = m / m_l * 2 * np.pi / rope_frequencies(d)[-1]
+    return bisect(lambda lam: 2 * np.pi / rope_frequencies(d, lam * 10000.0)[-1] >= target)
+""", (1.0, "ok")),
+    "bisection on an inline period": ("""
+def find_lambda(m, m_l, d):
+    period = lambda base: 2 * np.pi * base ** ((d - 2) / d)
+    return bisect(lambda lam: period(lam * 10000.0) >= m / m_l * period(10000.0))
+""", (0.5, "not_from_wavelengths")),
+    "closed form beside wavelengths": ("""
+def find_lambda(m, m_l, d):
+    wavelengths(d)
+    return (m / m_l) ** (d / (d - 2))
+""", (0.5, "not_from_wavelengths")),
+}
+
+
+@pytest.mark.parametrize("case", FIND_LAMBDA)
+def test_find_lambda_must_be_found_from_wavelengths(case: str) -> None:
+    """The notebook asks for lam by bisection on wavelengths, without the closed form: one
+    more call with wavelengths and rope_frequencies rebased (base**2) must change lam (to
+    its square root); right values that do not change earn half.  The notebook's functions
+    are put back afterwards."""
+    source, expected = FIND_LAMBDA[case]
+    space: dict = {}
+    exec(NOTEBOOK_FUNCTIONS + source, space)  # a notebook's namespace
+    originals = {n: space[n] for n in ("wavelengths", "rope_frequencies")}
+    answer = capture._capture("find_lambda", space["find_lambda"])
+    assert {n: space[n] for n in originals} == originals
+    j = judge(REGISTRY["find_lambda"], _roundtrip(answer))
+    assert (j.fraction, j.tag) == expected, j.message
+    rebased = answer.calls[-1].output
+    plain = answer.calls[0].output
+    assert float(plain) == pytest.approx(4.0 ** (128 / 126), rel=1e-10)
+    if expected[1] == "ok":
+        assert float(rebased) == pytest.approx(4.0 ** (64 / 126), rel=1e-10)

@@ -86,31 +86,39 @@ EQUATION_DOWNSTREAM = frozenset({
     "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution"})
 LIMITS_AND_VERDICT = frozenset({"lam_double_limit", "colleague_claim", "lam_limit"})
 # Follow-through: the lambda-downstream answers carried over from a wrong lam_solution that
-# still depends on m, m_l and d.  An item also built from another wrong answer (the stretches
-# from base_stretch_i, rel_error from pi_stretch) is not carried.  colleague_claim is carried
+# still depends on m, m_l and d, and from any other wrong answer they are built on (the
+# stretches from base_stretch_i, rel_error from pi_stretch).  colleague_claim is carried
 # when the student's own relative errors make the claim true (all of them negative).
 # A lam_solution without d (PI's factor m/m_l) is no attempt at lambda: nothing is carried.
 LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
 SCENARIOS: dict[str, Scenario] = {
+    # every later answer is built right on theta_i: the whole derivation is carried, down to
+    # lam = (m/m_l)**(d/(d-4)) and what is computed from it (the i = 0 equation, which has a
+    # solution once theta_0 is not 1, is not)
     "theta-one-based": Scenario(
         "theta_i_answer", "theta_i = b ** (-2 * (i - 1) / d)", "theta_i", "one_based_index",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "period_i", "base_stretch_i", "highest_freq_solutions", "matching_eq",
             "new_period"},
-        also={"matching_eq": "second_to_last_pair", "highest_freq_solutions": "wrong_solutions"},
-        carried=LAM_DOWNSTREAM - {"stretch_first_middle_last"} | {
-            "period_i", "base_stretch_i", "new_period"}),  # built right on theta_i
+        also={"highest_freq_solutions": "wrong_solutions"},
+        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
+            "period_i", "base_stretch_i", "new_period", "matching_eq"}),
+    # pi_stretch divides PI's period by this period_i, so it carries the 2*pi too; everything
+    # after is built right on the two
     "period-missing-2pi": Scenario(
         "period_i_answer", "period_i = 1 / theta_i", "period_i", "missing_2pi",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "pi_stretch", "matching_eq", "new_period", "lam_double_limit", "lam_limit"},
-        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS | {"new_period"}),
+        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS | {
+            "pi_stretch", "matching_eq", "new_period"}),
+    # lam < 1 follows from the inverted stretch step by step; the lam catalogue's tag is named
+    # on the slip's own item only
     "pi-inverted": Scenario(
         "pi_stretch_answer", "pi_stretch = m_l / m", "pi_stretch", "pi_inverted",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {"matching_eq"},
-        also={"matching_eq": "matched_frequency", "lam_solution": "matched_frequency"},
-        carried=LAM_DOWNSTREAM - {"rel_error"} | LIMITS | {"colleague_claim"}),
+        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS | {
+            "colleague_claim", "matching_eq"}),
     "i-star-highest-frequency": Scenario(
         "i_star_answer", "i_star = sp.Integer(0)", "i_star", "highest_frequency_pair",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {
@@ -440,12 +448,11 @@ def test_misconception_scenario(runs: Runs, name: str) -> None:
     for item, r in results.items():
         if r.score == r.max_score:
             assert r.tag == ("carried_over" if item in scenario.carried else "ok"), (item, r.tag)
-        if item in scenario.carried:
-            up = "lam_double" if item.startswith("lam_double_") else {
-                "rel_error_values": "rel_error", "colleague_claim": "rel_error_values",
-                "period_i": "theta_i", "base_stretch_i": "period_i", "new_period": "period_i",
-            }.get(item, "lam_solution")
-            assert f"which is not right: fix {up} (see its feedback)" in r.message, item
+        if item in scenario.carried:  # names the answers to fix: wrong ones, not carried
+            named = re.search(r"not right: fix (.+?) \(see (its|their) feedback\)", r.message)
+            assert named, (item, r.message)
+            roots = set(named.group(1).split(" and "))
+            assert roots <= {scenario.item} | (scenario.lost - scenario.carried), (item, roots)
 
 
 def test_scenarios_cover_the_catalogue_tags() -> None:

@@ -6,10 +6,13 @@ nbgrader-level tests drive a real sandboxed kernel the same way."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
-from grader import capture, probes, stopwatch
+from grader import capture, pause, probes, stopwatch
 from grader import payload as P
 from grader.items import REGISTRY
 from grader.kernels import SpeedCheck
@@ -150,3 +153,39 @@ def test_an_empty_record_is_refused() -> None:
     """Is a record without times judged unusable, never fast?"""
     j = SpeedCheck().judge(P.TimingAnswer((), (), FULL), ITEM, {})
     assert (j.fraction, j.tag) == (0.0, "tampered")
+
+
+def test_the_kernels_processes_are_paused_while_the_key_is_timed(run, monkeypatch) -> None:
+    """In the fallback the key runs here between the student's calls: a process the student
+    left spinning (standing in for the kernel, with a spinning child) is stopped for every
+    timing of the key, and runs again afterwards."""
+    import subprocess
+    import sys
+
+    from tests.test_pause import SPINNER, _state_and_cpu
+
+    kernel = subprocess.Popen([sys.executable, "-c", SPINNER], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(kernel.stdout.readline())
+        seen: list[set[str]] = []
+        key = stopwatch._reference
+
+        def watched(x, pos):
+            seen.append({_state_and_cpu(pid)[0] for pid in (kernel.pid, child)})
+            return key(x, pos)
+
+        monkeypatch.setattr(stopwatch, "_reference", watched)
+        stopwatch.reference_seconds.cache_clear()
+        capture._capture(ITEM, apply_rope)
+        record = stopwatch.time_kernel(run, ITEM, kernel.pid)
+        assert record.student_s and not record.error
+        # reference_seconds' 6 calls, 2 screening rounds at most, a warm-up and the repeats
+        assert len(seen) >= 6 + 1 + 1 + probes.TIMINGS[ITEM].repeats
+        running = [(k, sorted(states)) for k, states in enumerate(seen) if states != {"T"}]
+        assert not running, (len(seen), running)
+        assert {_state_and_cpu(pid)[0] for pid in (kernel.pid, child)} <= {"R", "S"}
+    finally:
+        stopwatch.reference_seconds.cache_clear()
+        for pid in reversed(pause.tree(kernel.pid)):
+            os.kill(pid, signal.SIGKILL)
+        kernel.wait(timeout=10)

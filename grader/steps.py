@@ -1,0 +1,93 @@
+"""The derivation of lam continued from a student's own equation (follow-through for the steps).
+
+The answer key derives lam in steps (:mod:`solutions.derivation`): the period-matching
+equation, divide both sides by 2*pi, split ``(lam*b)**e`` into ``lam**e * b**e``, divide both
+sides by ``b**e``, solve for lam.  A student whose matching equation is wrong (built on their
+own wrong period, say) and who then does every step right writes equations that differ from
+the key's at every step.  :func:`carried` applies the key's operations to the student's
+equation, so that each later step is judged against what it should be from there
+(:mod:`grader.carry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+
+from solutions import derivation as D
+
+STEP_NAMES = ("the period-matching equation", "cancel 2*pi", "split (lam*b)**e", "cancel b**e",
+              "solve for lam")
+"""The steps in order, as the feedback names them (index = step number)."""
+
+Chain = tuple[tuple[str, sp.Equality], ...]
+
+
+def _cancel_2pi(eq: sp.Equality) -> sp.Equality:
+    return sp.Eq(eq.lhs / (2 * sp.pi), eq.rhs / (2 * sp.pi))
+
+
+def _split(eq: sp.Equality) -> sp.Equality:
+    return sp.Eq(sp.expand_power_base(eq.lhs), sp.expand_power_base(eq.rhs))
+
+
+def _cancel_b(eq: sp.Equality) -> sp.Equality | None:
+    """Divide both sides by the factor beside lam's power: ``b**e`` in the key's equation,
+    with a constant too when one is left there (a 2*pi that was never in the period).  None
+    unless exactly one side holds lam."""
+    sides = [side for side in (eq.lhs, eq.rhs) if D.lam in side.free_symbols]
+    if len(sides) != 1:
+        return None
+    beside = sides[0].as_independent(D.lam, as_Add=False)[0]
+    return sp.Eq(sp.powsimp(eq.lhs / beside), sp.powsimp(eq.rhs / beside))
+
+
+def _solve(eq: sp.Equality) -> sp.Equality | None:
+    solutions = D.solve_for_lambda(eq)
+    return sp.Eq(D.lam, solutions[0]) if len(solutions) == 1 else None
+
+
+_OPERATIONS: tuple[Callable[[sp.Equality], sp.Equality | None], ...] = (
+    _cancel_2pi, _split, _cancel_b, _solve)
+"""The operation that leads from step k to step k + 1."""
+
+
+def continued(eq: sp.Equality, start: int) -> Chain | None:
+    """The steps from ``start`` on, when ``eq`` is the student's step ``start``; the last is
+    ``Eq(lam, solution)``.  None when an operation does not apply (no lam, or lam on both
+    sides, or not exactly one solution)."""
+    steps = [eq]
+    for operation in _OPERATIONS[start:]:
+        following = operation(steps[-1])
+        if not isinstance(following, sp.Equality):
+            return None  # sympy decided it (True or False), or nothing to do
+        steps.append(following)
+    return tuple(zip(STEP_NAMES[start:], steps))
+
+
+def carried(eq: sp.Basic, start: int, target: int
+            ) -> tuple[sp.Equality, Chain, sp.Expr] | None:
+    """``(step target, the chain from start on, lam)`` when the student's own equation ``eq``
+    is step ``start``; None when the derivation cannot continue from it."""
+    if not isinstance(eq, sp.Equality):
+        return None
+    chain = continued(eq, start)
+    if chain is None:
+        return None
+    return chain[target - start][1], chain, chain[-1][1].rhs
+
+
+def solution(eq: sp.Basic) -> sp.Expr | None:
+    """lam solved from the student's own ``step_cancel_b`` (None when it has no single one)."""
+    found = carried(eq, 3, 4)
+    return None if found is None else found[2]
+
+
+def matching(period: sp.Expr, stretch: sp.Expr, i_star: sp.Expr) -> sp.Equality | None:
+    """The period-matching equation built from the student's period, PI stretch and matched
+    pair, as the notebook builds it: the period at ``i_star`` with base ``lam*b`` equals
+    ``stretch`` times the period at ``i_star``."""
+    new = period.subs({D.i: i_star, D.b: D.lam * D.b}, simultaneous=True)
+    eq = sp.Eq(new, stretch * period.subs(D.i, i_star))
+    return eq if isinstance(eq, sp.Equality) else None
