@@ -8,6 +8,7 @@ numpy keeps frozen across versions.  Imports only numpy: safe in a student kerne
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ def rebased(originals: dict[str, Any]) -> dict[str, Any]:
     depth = [0]
 
     def swap(original: Any) -> Any:
+        @functools.wraps(original)
         def stand_in(d: Any, base: Any = 10000.0, *args: Any, **kwargs: Any) -> Any:
             new_base = float(base) ** REBASE_POWER if depth[0] == 0 else base
             depth[0] += 1

@@ -280,3 +280,35 @@ def test_find_lambda_must_be_found_from_wavelengths(case: str) -> None:
     assert float(plain) == pytest.approx(4.0 ** (128 / 126), rel=1e-10)
     if expected[1] == "ok":
         assert float(rebased) == pytest.approx(4.0 ** (64 / 126), rel=1e-10)
+
+
+def test_a_find_lambda_that_hangs_on_the_other_base_law_is_stopped() -> None:
+    """A root finder that never returns once wavelengths is rebased (here it spins, catching
+    every Exception) is stopped after capture._REBASED_S: that call proves nothing, so the
+    right values keep full marks; the notebook's functions and the alarm are put back."""
+    import signal
+    import time
+
+    space: dict = {}
+    exec(NOTEBOOK_FUNCTIONS + '''
+def find_lambda(m, m_l, d):
+    while wavelengths(4, 100.0)[-1] > 100.0:  # 2*pi*10 normally; 2*pi*100 rebased
+        try:
+            pass
+        except Exception:
+            pass
+    return bisect(lambda lam: wavelengths(d, lam * 1e4)[-1] >= m / m_l * wavelengths(d)[-1])
+''', space)
+    original = space["wavelengths"]
+    handler, (timer, _) = signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL)
+    t0 = time.perf_counter()
+    answer = capture._capture("find_lambda", space["find_lambda"])
+    took = time.perf_counter() - t0
+    assert capture._REBASED_S <= took < capture._REBASED_S + 3
+    assert space["wavelengths"] is original
+    assert signal.getsignal(signal.SIGALRM) is handler  # pytest-timeout's, if it runs
+    left = signal.getitimer(signal.ITIMER_REAL)[0]
+    assert (left > 0) == (timer > 0) and left <= max(timer - took, 1e-3) + 0.01
+    assert answer.calls[-1].error.startswith("_Overrun")
+    j = judge(REGISTRY["find_lambda"], _roundtrip(answer))
+    assert (j.fraction, j.tag) == (1.0, "ok")
