@@ -4,24 +4,19 @@ A hidden test cell calls ``grade("item_id", answer)``.  Nothing here decides a g
 answer is captured as data (``srepr`` text, numbers, arrays of outputs on probe inputs)
 and emitted as a display output with :data:`grader.payload.MIME`.  The grader reads it
 after execution, in its own clean process.  Imports: the standard library, numpy, and
-the two kernel-safe modules :mod:`grader.payload` and :mod:`grader.probes`.
+the kernel-safe modules :mod:`grader.payload`, :mod:`grader.probes` and :mod:`grader.rebase`.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
-import signal
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from grader import payload as P
-from grader import probes
+from grader import probes, rebase
 
 _MAX_ITEMS = 64
 _TIMED: dict[str, Any] = {}
@@ -85,9 +80,9 @@ def _call_probes(fn: Any, plan: tuple[probes.Probe, ...]) -> P.Answer:
         args, kwargs = probes.call_args(probe)
         before = [copy.deepcopy(a) for a in args]
         try:
-            with _rebased(fn, probe.rebase):
+            with rebase.rebased(fn, probe.rebase):
                 out = fn(*args, **kwargs)
-        except (Exception, _Overrun) as exc:
+        except (Exception, rebase.Overrun) as exc:
             outcomes.append(P.CallOutcome(None, error=f"{type(exc).__name__}: {exc}"[:300]))
             continue
         modified = any(type(a) is np.ndarray and not np.array_equal(a, b, equal_nan=True)
@@ -95,53 +90,6 @@ def _call_probes(fn: Any, plan: tuple[probes.Probe, ...]) -> P.Answer:
         outcomes.append(P.CallOutcome(_as_array(out), returned_type=type(out).__name__,
                                       input_modified=modified))
     return P.CallsAnswer(tuple(outcomes))
-
-
-_REBASED_S = 5.0
-"""Time limit of a rebased call: a student's root finder that does not converge on the other
-base law is stopped (the call proves nothing then) instead of hanging the cell."""
-
-
-class _Overrun(BaseException):
-    """Raised in a rebased call past :data:`_REBASED_S` (not an ``Exception``, so that an
-    ``except Exception`` in the student's code does not swallow it)."""
-
-
-@contextlib.contextmanager
-def _rebased(fn: Any, names: tuple[str, ...]) -> Iterator[None]:
-    """For one call, swap the notebook's functions ``names`` that ``fn`` looks up as globals
-    for their rebased stand-ins (:func:`grader.probes.rebased`), with a time limit; always
-    put back."""
-    if not names:
-        yield
-        return
-    space = getattr(fn, "__globals__", None)
-    swapped = {n: space[n] for n in names if isinstance(space, dict) and callable(space.get(n))}
-    armed = [hasattr(signal, "setitimer")
-             and threading.current_thread() is threading.main_thread()]
-
-    def overrun(signum: int, frame: Any) -> None:
-        if armed[0]:
-            raise _Overrun(f"stopped after {_REBASED_S:g} s")
-
-    previous = signal.signal(signal.SIGALRM, overrun) if armed[0] else None
-    timer, start = (0.0, 0.0), time.monotonic()
-    try:
-        if swapped:
-            space.update(probes.rebased(swapped))
-        if armed[0]:  # then every 0.1 s, should the student's code catch one
-            timer = signal.setitimer(signal.ITIMER_REAL, _REBASED_S, 0.1)
-        yield
-    finally:
-        if armed[0]:
-            armed[0] = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            if timer[0] > 0:  # someone else's alarm (a test runner's timeout): put it back
-                left = max(timer[0] - (time.monotonic() - start), 1e-3)
-                signal.setitimer(signal.ITIMER_REAL, left, timer[1])
-        for name, original in swapped.items():
-            space[name] = original
 
 
 def _as_array(out: Any) -> np.ndarray | None:

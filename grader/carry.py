@@ -35,7 +35,7 @@ from grader.items import REGISTRY, Item
 from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
-from grader.results import Judgement, Verdict
+from grader.results import Judgement, Verdict, correct
 from grader.symbolic import ChoiceCheck, EquationCheck, ExprCheck, NumberCheck, to_sympy
 
 TAG = "carried_over"
@@ -73,14 +73,12 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
         if isinstance(key, sp.Basic) and value.free_symbols != key.free_symbols:
             return None  # not an attempt at the upstream item (a lambda without d, a number)
     if isinstance(item.check, EquationCheck):  # the derivation continued from the student's
-        carried = item.carry(*upstreams)
-        if carried is None:
+        fields = item.carry(*upstreams)
+        if fields is None:
             return None
-        reference, chain, solution = carried
-        if reference.free_symbols != item.check.reference.free_symbols:
+        if fields["reference"].free_symbols != item.check.reference.free_symbols:
             return None  # the slip removed what this step works on
-        return dataclasses.replace(item.check, reference=reference, chain=chain,
-                                   solution=solution, catalogue=(), lam_catalogue=())
+        return dataclasses.replace(item.check, **fields, catalogue=(), lam_catalogue=())
     if isinstance(item.check, ChoiceCheck):  # a decision taken from the student's own values
         choice = item.carry(*upstreams)
         if type(choice) is not type(item.check.answer):
@@ -95,15 +93,14 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
 
 def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer | None],
                   params: Mapping[str, Any]) -> list[str] | None:
-    """The upstream items whose wrong answers ``answer`` follows from, or None when it does
-    not follow from the student's upstream answers; ``upstreams`` maps each upstream item to
-    the student's answer where that is wrong, None where it is right (the key's stands in).
-    Run in a forked, time-limited child."""
+    """The upstream items whose own answers ``answer`` follows from, or None when it does
+    not follow from them; ``upstreams`` maps each upstream item to the student's answer to
+    use, or None for the key's.  Run in a forked, time-limited child."""
     values, used = [], []
     for up_id, up in upstreams.items():
         value = None if up is None else upstream_value(up)
-        if value is None:  # right, or unusable: the key's stands in
-            value = _key(up_id)
+        if value is None:  # the key's, or an unusable answer: the key's stands in
+            value = _key(up_id, params)
         else:
             used.append(up_id)
         if value is None:
@@ -115,8 +112,13 @@ def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer
     return used
 
 
-def _key(item_id: str) -> sp.Basic | None:
-    key = getattr(REGISTRY[item_id].check, "reference", None)
+def _key(item_id: str, params: Mapping[str, Any]) -> sp.Basic | None:
+    """The key's answer to ``item_id``, as :func:`upstream_value` gives a student's."""
+    check = REGISTRY[item_id].check
+    key = getattr(check, "reference", None)
+    if isinstance(check, NumberCheck):
+        numbers = [sp.Float(v, 30) for v in key(params)]
+        return numbers[0] if len(numbers) == 1 else sp.Tuple(*numbers)
     return key if isinstance(key, sp.Basic) else None
 
 
@@ -162,33 +164,67 @@ def _same_slip(item: Item, answer: P.Answer, upstream: Judgement) -> bool:
     return isinstance(check, KernelCheck) and check.shows(answer, item.id, upstream.tag)
 
 
+_FORM_ONLY = frozenset({"step_form", "float_pi"})
+"""Tags of an answer with the key's value in another form: nothing wrong to carry from it."""
+_UNEXPLAINED = frozenset({
+    "wrong_expression", "wrong_equation", "wrong_value", "wrong_values", "wrong_solutions",
+    "wrong_choice", "wrong_type", "extra_symbol", "not_a_number", "not_equation",
+    "evaluated_equation", "exception"})
+"""Tags of a wrong answer of no known kind (see ``Item.carry_needs_cause``)."""
+
+
 def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                    params: Mapping[str, Any], seconds: float, credit: float
                    ) -> dict[str, Judgement]:
     """New judgements for the answers that were judged wrong against the key but follow from
-    the student's own wrong upstream answer; ``answers`` maps item id to (answer, judgement
-    against the key).  Every re-judgement runs in one forked child, each with ``seconds``."""
+    the student's own wrong upstream answers; ``answers`` maps item id to (answer, judgement
+    against the key).  A step of the derivation also follows from a right upstream equation
+    in another form (Eq(lhs/(2*pi), rhs/(2*pi)) for the matching equation): it is then simply
+    right.  Every re-judgement runs in one forked child, each with ``seconds``."""
     todo: list[tuple[Item, P.Answer, dict[str, P.Answer | None]]] = []
-    used: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
+    used: dict[str, list[str]] = {}  # carried item -> the upstreams it follows
     for item_id, (answer, judgement) in answers.items():
         item = REGISTRY[item_id]
-        ups = item.upstreams
-        if not ups or judgement.fraction >= 1:
+        ups = item.upstreams  # one not answered here: the key's stands in
+        if not any(u in answers for u in ups) or judgement.fraction >= 1:
             continue
         if judgement.verdict in (Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
             continue  # nothing usable to carry onto
-        wrong = {u: answers[u][0] for u in ups if u in answers and answers[u][1].fraction < 1}
-        if not wrong:
-            continue  # carrying the key's answers changes nothing
+        wrong = {u: answers[u][0] for u in ups if u in answers
+                 and answers[u][1].fraction < 1 and answers[u][1].tag not in _FORM_ONLY}
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
             shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])]
             if shown:
                 used[item.id] = shown
             continue
-        todo.append((item, answer, {u: wrong.get(u) for u in ups}))
+        right = {u: answers[u][0] for u in ups if isinstance(item.check, EquationCheck)
+                 and u in answers and answers[u][1].fraction >= 1}  # a step: its own form too
+        if wrong or right:
+            todo.append((item, answer, {u: wrong.get(u, right.get(u)) for u in ups}))
     if todo:
         outcomes = run_each(judge_carried, [(item, answer, ups, params)
                                             for item, answer, ups in todo], seconds)
         used.update((item.id, o.value) for (item, _, _), o in zip(todo, outcomes)
-                    if o.status == "ok" and o.value)
-    return {i: _carried(REGISTRY[i], credit, up, _roots(i, used)) for i, up in used.items()}
+                    if o.status == "ok" and o.value is not None)
+    return _decide(answers, used, credit)
+
+
+def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],
+            credit: float) -> dict[str, Judgement]:
+    """The judgements of the answers that follow (``used``: item -> the upstreams whose
+    student answers it follows), in registry order: from right upstreams only, simply right;
+    an item that needs an explained cause loses its carry when an upstream it follows is
+    wrong for no known reason and was not carried itself."""
+    right: dict[str, Judgement] = {}
+    kept: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
+    for item_id in REGISTRY:
+        if item_id not in used:
+            continue
+        wrong = [u for u in used[item_id] if answers[u][1].fraction < 1]
+        if not wrong:
+            right[item_id] = correct("Correct: right for your own (right) earlier equation.")
+        elif not (REGISTRY[item_id].carry_needs_cause and any(
+                u not in kept and answers[u][1].tag in _UNEXPLAINED for u in wrong)):
+            kept[item_id] = wrong
+    return {**right, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept))
+                        for i, wrong in kept.items()}}

@@ -69,7 +69,11 @@ class Item:
     carry: Callable[..., Any] | None = None
     """the check's reference when the student's own answers to ``follows`` replace the key's
     (one argument per upstream item, in order): an expression for an ``ExprCheck``, a values
-    function for a ``NumberCheck``, the choice for a ``ChoiceCheck`` (None: nothing to carry)"""
+    function for a ``NumberCheck``, the choice for a ``ChoiceCheck``, the fields to replace
+    for an ``EquationCheck`` (None: nothing to carry)"""
+    carry_needs_cause: bool = False
+    """carry only from an upstream answer whose slip is explained: a known misconception, or
+    itself carried from one (not a wrong answer of no known kind)"""
 
     @property
     def upstreams(self) -> tuple[str, ...]:
@@ -112,11 +116,16 @@ def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
                          no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None, form=form)
 
 
-def _continue(eq: sp.Basic | None, start: int, target: int
-              ) -> tuple[sp.Equality, tuple[tuple[str, sp.Equality], ...], sp.Expr] | None:
-    """A step's carried (reference, chain, solution): the derivation continued from the
-    student's own equation at step ``start`` (:mod:`grader.steps`)."""
-    return None if eq is None else ST.carried(eq, start, target)
+def _continue(eq: sp.Basic | None, start: int, target: int) -> dict[str, Any] | None:
+    """A step's carried check fields: the derivation continued from the student's own
+    equation at step ``start`` (:mod:`grader.steps`).  Cancelling b may take a constant along
+    (the 2*pi a period without it leaves there), so that step allows a common factor."""
+    found = None if eq is None else ST.carried(eq, start, target)
+    if found is None:
+        return None
+    reference, chain, solution = found
+    return {"reference": reference, "chain": chain, "solution": solution,
+            "allow_factor": target == 3}
 
 
 def _power_split(eq: sp.Equality) -> bool:
@@ -225,7 +234,7 @@ _DERIVE = (
             Misconception("old_period", "That is the original model's period; the new model "
                           "uses the base lam*b.", D.period(D.I_STAR)),
         )), "new model's period",
-        follows="period_i", carry=lambda period: _scaled(period.subs(_i, D.I_STAR))),
+        follows="matching_eq", carry=lambda eq: eq.lhs if isinstance(eq, sp.Equality) else None),
     Item("step_cancel_2pi", "derive_lambda", "step_cancel_2pi", 1, _step(
         D.EQ_CANCEL_2PI, "Divide both sides of your matching equation by 2*pi."),
         "cancel 2*pi", follows="matching_eq", carry=lambda eq: _continue(eq, 0, 1)),
@@ -238,11 +247,12 @@ _DERIVE = (
         follows="step_split", carry=lambda eq: _continue(eq, 2, 3)),
     Item("exponent", "derive_lambda", "exponent", 1, ExprCheck(
         D.EXPONENT, ("d",), "The exponent is 2*i*/d for the matched pair i*.",
-        C.EXPONENT_CATALOGUE), "the exponent (d-2)/d"),
+        C.EXPONENT_CATALOGUE), "the exponent (d-2)/d",
+        follows="i_star", carry=lambda i_star: sp.simplify(2 * i_star / _d)),
     Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
         D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
         "Check: lam must exceed m/m_l whenever m > m_l."), "lambda",
-        follows="step_cancel_b", carry=ST.solution),
+        follows="step_cancel_b", carry=ST.solution, carry_needs_cause=True),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
         "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",
@@ -250,7 +260,10 @@ _DERIVE = (
     Item("new_base_10000", "derive_lambda", "new_base_10000", 1, NumberCheck(
         _values(D.LAM * _b), 5e-5, "The new base is lam times the old base 10,000.",
         _lam_slips(lambda e: e * _b)), "new base",
-        follows="lam_solution", carry=lambda lam: _values(lam * _b)),
+        # the number the notebook multiplies; lam_solution only guards (a lam without d is
+        # no attempt at lambda: nothing is carried from it)
+        follows=("lam_solution", "lam_4096_16384_d128"),
+        carry=lambda lam, lam_at: lambda p: (float(lam_at) * 10_000,)),
     Item("stretch_first_middle_last", "derive_lambda", "stretch_first_middle_last", 1,
          NumberCheck(_stretches(D.LAM), 5e-5,
                      "Evaluate your base_stretch_i at i = 0, d/4 and d/2 - 1, with d = 128 and "
@@ -258,7 +271,8 @@ _DERIVE = (
                      ((Misconception("pi_uniform", "Those are PI's stretches, the same for every "
                                      "pair; base scaling stretches each pair differently."),
                        _values(_ratio, _ratio, _ratio)),)), "per-pair stretch",
-        follows=("lam_solution", "base_stretch_i"), carry=_stretches),
+        follows=("lam_solution", "lam_4096_16384_d128", "base_stretch_i"),
+        carry=lambda lam, lam_at, stretch: _stretches(lam_at, stretch)),
     Item("lam_double", "derive_lambda", "lam_double", 1, ExprCheck(
         D.LAM_DOUBLE, ("d",), "Substitute m = 2*m_l into lam_solution and simplify.", _DOUBLE,
         {"m": C.Misconception("not_substituted", "Substitute m = 2*m_l: the answer depends on "

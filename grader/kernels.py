@@ -106,7 +106,7 @@ class KernelCheck:
         failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, calls, refs)]
         bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
         if not bad:
-            return self._unchanged(plan, calls, rebased) or correct()
+            return self._not_followed(rebased, self.reference) or correct()
         slip = self._mutant(calls, plan, refs)
         if slip is not None:
             return slip.judgement()
@@ -161,30 +161,47 @@ class KernelCheck:
                 return mutant.slip
         return None
 
-    def _unchanged(self, plan: tuple[probes.Probe, ...], calls: tuple[CallOutcome, ...],
-                   rebased: tuple[tuple[probes.Probe, CallOutcome], ...]) -> Judgement | None:
-        """Half the points when a rebased call returned exactly what the plain call with the
-        same arguments did: those values were not computed from the swapped functions.  A
-        rebased call that raises, or changes in another way, proves nothing either way."""
+    def _not_followed(self, rebased: tuple[tuple[probes.Probe, CallOutcome], ...],
+                      reference: Kernel) -> Judgement | None:
+        """Half the points when a rebased call (:mod:`grader.rebase`) returned what
+        ``reference`` gives with nothing swapped, or raised: the values do not come from the
+        swapped functions.  A call stopped at the time limit, or one that changed, is fine."""
+        if self.unchanged is None:
+            return None
         for probe, call in rebased:
-            same = [c for p, c in zip(plan, calls)
-                    if (p.args, p.kwargs) == (probe.args, probe.kwargs) and c.output is not None]
-            if (self.unchanged and same and call.output is not None
-                    and _matches(call.output, same[0].output)):
-                return Judgement(0.5, Verdict.PARTIAL, self.unchanged.tag,
-                                 self.unchanged.message,
-                                 detail=f"unchanged with rebased {', '.join(probe.rebase)}")
+            args, kwargs = probes.call_args(probe)
+            try:
+                same = np.asarray(reference(*args, **kwargs))
+            except (ValueError, ZeroDivisionError, FloatingPointError):
+                continue
+            if call.error.startswith("Overrun"):
+                continue
+            if call.error:
+                what = f"it raised {call.error}"
+            elif call.output is not None and _matches(call.output, same):
+                what = "it returned the same value"
+            else:
+                continue
+            return Judgement(0.5, Verdict.PARTIAL, self.unchanged.tag,
+                             self.unchanged.message.format(what=what),
+                             detail=f"with {', '.join(probe.rebase)} rebased, {what}")
         return None
 
     def shows(self, answer: Answer, item_id: str, tag: str) -> bool:
         """Do the captured calls show the slip ``tag`` exactly: on every probe the output of
-        a mutant with that tag, or a ValueError where the mutant raises one?"""
+        a mutant with that tag, or a ValueError where the mutant raises one (a mutant that
+        raises everywhere shows nothing: a stub raising ValueError does the same), computed
+        from the swapped functions where a rebased probe asks?"""
         if not isinstance(answer, CallsAnswer) or len(answer.calls) != len(
                 probes.KERNEL_PROBES[item_id]):
             return False
-        plan, calls, _ = _split(item_id, answer)
-        return any(_shows(calls, _reference_outputs(m.fn, plan))
-                   for m in self.mutants if m.slip.tag == tag)
+        plan, calls, rebased = _split(item_id, answer)
+        for mutant in self.mutants:
+            outs = _reference_outputs(mutant.fn, plan)
+            if (mutant.slip.tag == tag and not all(o is None for o in outs)
+                    and _shows(calls, outs) and self._not_followed(rebased, mutant.fn) is None):
+                return True
+        return False
 
 
 def _split(item_id: str, answer: CallsAnswer) -> tuple[

@@ -8,7 +8,6 @@ numpy keeps frozen across versions.  Imports only numpy: safe in a student kerne
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,33 +54,8 @@ class Probe:
     """what the probe exercises, for the instructor's detail"""
     rebase: tuple[str, ...] = ()
     """the notebook's own functions to swap, for this call, for stand-ins that raise their
-    ``base`` argument to :data:`REBASE_POWER` (:func:`rebased`): a result computed from them
-    changes, one that does not use them stays the same"""
-
-
-REBASE_POWER = 2.0
-"""A rebased stand-in calls the student's function with ``base**REBASE_POWER``.  Periods that
-grow like a power of the base then give lam**(1/REBASE_POWER) for the same period match."""
-
-
-def rebased(originals: dict[str, Any]) -> dict[str, Any]:
-    """Stand-ins for the notebook's functions ``f(d, base, ...)`` in a rebased call.  Only the
-    outermost stand-in raises the base: when ``wavelengths`` calls ``rope_frequencies``, the
-    base is raised once, as for a function that calls either one directly."""
-    depth = [0]
-
-    def swap(original: Any) -> Any:
-        @functools.wraps(original)
-        def stand_in(d: Any, base: Any = 10000.0, *args: Any, **kwargs: Any) -> Any:
-            new_base = float(base) ** REBASE_POWER if depth[0] == 0 else base
-            depth[0] += 1
-            try:
-                return original(d, new_base, *args, **kwargs)
-            finally:
-                depth[0] -= 1
-        return stand_in
-
-    return {name: swap(fn) for name, fn in originals.items()}
+    ``base`` argument to a power (:mod:`grader.rebase`): a result computed from them changes,
+    one that does not use them stays the same"""
 
 
 def build(spec: Any) -> Any:
@@ -150,8 +124,8 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
     "find_lambda": (
         Probe((16_384, 4096, 128)), Probe((8192, 4096, 64)), Probe((32_768, 2048, 256)),
         Probe((3000, 1000, 16)), Probe((5000, 2048, 96)),  # the last: m/m_l not whole
-        Probe((16_384, 4096, 128), rebase=("wavelengths", "rope_frequencies"),
-              note="is lam computed from wavelengths?"),
+        Probe((16_384, 4096, 126), rebase=("wavelengths", "rope_frequencies"),
+              note="is lam computed from wavelengths?"),  # arguments of no other probe
     ),
     "rope_score": (
         Probe((Arr((16,), seed=7), Arr((16,), seed=8), 5, 2)),

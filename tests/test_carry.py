@@ -257,11 +257,14 @@ def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:
     b, i, lam = sp.symbols("b i lam", positive=True)
     theta = b ** (-i / d)
     period = 2 * sp.pi / theta
+    new_period = period.subs({i: d / 2 - 1, b: lam * b})
     got = _scores({"theta_i": theta, "period_i": period,
                    "base_stretch_i": period.subs(b, lam * b) / period,
-                   "new_period": period.subs({i: d / 2 - 1, b: lam * b})})
+                   "matching_eq": sp.Eq(new_period, m / m_l * period.subs(i, d / 2 - 1)),
+                   "new_period": new_period})
     assert got == {"theta_i": (0.0, "missing_factor_2"), "period_i": (1.0, "carried_over"),
-                   "base_stretch_i": (1.0, "carried_over"), "new_period": (1.0, "carried_over")}
+                   "base_stretch_i": (1.0, "carried_over"), "matching_eq": (2.0, "carried_over"),
+                   "new_period": (1.0, "carried_over")}
     # the key's period (not built on the slip) keeps full marks; a third form is simply wrong
     assert _scores({"theta_i": theta, "period_i": 2 * sp.pi * b ** (2 * i / d)})[
         "period_i"] == (1.0, "ok")
@@ -285,18 +288,36 @@ def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
         "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}
 
 
+_FIND_LAMBDA = """
+def find_lambda(m, m_l, d):
+    target = m / m_l * wavelengths(d, 10000.0)[-1]
+    lo, hi = -200.0, 200.0  # log2 of lam
+    if not (wavelengths(d, 2.0**lo * 1e4)[-1] < target < wavelengths(d, 2.0**hi * 1e4)[-1]):
+        raise ValueError("g does not change sign")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if wavelengths(d, 2.0**mid * 1e4)[-1] < target else (lo, mid)
+    return float(2.0 ** (0.5 * (lo + hi)))
+"""
+
+
 def _find_lambda_on(periods):
-    """A student's find_lambda: bisection in log space on their own ``periods(d, base)``."""
-    def find_lambda(m, m_l, d):
-        target = m / m_l * periods(d, 10000.0)[-1]
-        lo, hi = -200.0, 200.0  # log2 of lam
-        if not (periods(d, 2.0**lo * 1e4)[-1] < target < periods(d, 2.0**hi * 1e4)[-1]):
-            raise ValueError("g does not change sign")
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if periods(d, 2.0**mid * 1e4)[-1] < target else (lo, mid)
-        return float(2.0 ** (0.5 * (lo + hi)))
-    return find_lambda
+    """A student's find_lambda: bisection in log space on the notebook's ``wavelengths``,
+    here ``periods`` (a global of its namespace, as in a notebook)."""
+    space = {"wavelengths": periods}
+    exec(_FIND_LAMBDA, space)
+    return space["find_lambda"]
+
+
+def test_m_over_m_l_beside_one_based_wavelengths_is_not_carried() -> None:
+    """m/m_l is what a right bisection on one-based wavelengths finds, but a function that
+    just returns it is not computed from them (the rebased call shows it): the pi_factor
+    slip, not carried."""
+    one_based = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, shift=1)  # noqa: E731
+    space = {"wavelengths": one_based}
+    exec("def find_lambda(m, m_l, d):\n    return float(m / m_l)", space)
+    assert _kernel_scores({"wavelengths": one_based, "find_lambda": space["find_lambda"]}) == {
+        "wavelengths": (0.0, "one_based_index"), "find_lambda": (0.0, "pi_factor")}
 
 
 @pytest.mark.parametrize(("slip", "tag", "exponent"), [
@@ -317,20 +338,17 @@ def test_find_lambda_bisecting_slipped_wavelengths_is_carried(slip, tag, exponen
         "wavelengths": (2.0, "ok"), "find_lambda": (0.0, own_slip)}
 
 
-def test_find_lambda_raising_on_periods_that_shrink_with_the_base_is_carried() -> None:
+def test_find_lambda_beside_periods_that_shrink_with_the_base() -> None:
     """wavelengths = 2*pi*theta falls as the base grows, so g never changes sign and a right
-    find_lambda raises ValueError, as the notebook asks: carried.  Raising beside right
-    wavelengths is an exception; a closed form beside the slip has the right values but was
-    not found from wavelengths (half the points)."""
+    find_lambda raises ValueError on every call, as the notebook asks.  A stub that raises
+    ValueError does exactly the same, so nothing is carried (an exception).  A closed form
+    beside the slip has the right values but was not found from wavelengths (half)."""
     shrinking = lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)  # noqa: E731
     find = _find_lambda_on(shrinking)
     with pytest.raises(ValueError):
         find(16384, 4096, 128)
     assert _kernel_scores({"wavelengths": shrinking, "find_lambda": find}) == {
-        "wavelengths": (0.0, "frequency_not_period"), "find_lambda": (2.0, "carried_over")}
-    right = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base)  # noqa: E731
-    assert _kernel_scores({"wavelengths": right, "find_lambda": find}) == {
-        "wavelengths": (2.0, "ok"), "find_lambda": (0.0, "exception")}
+        "wavelengths": (0.0, "frequency_not_period"), "find_lambda": (0.0, "exception")}
     closed = lambda m, m_l, d: (m / m_l) ** (d / (d - 2))  # noqa: E731
     assert _kernel_scores({"wavelengths": shrinking, "find_lambda": closed})[
         "find_lambda"] == (1.0, "not_from_wavelengths")
@@ -351,12 +369,13 @@ def test_stretches_follow_both_the_students_lambda_and_their_stretch_formula() -
                    "stretch_first_middle_last": (1.0, "carried_over")}
     both = [SLIP_AT ** (-2 * k / 128) for k in (0, 32, 63)]
     results = scoring.score_cells([_cell("lam_solution", SLIP), _cell("base_stretch_i", inverse),
+                                   _cell("lam_4096_16384_d128", SLIP_AT),
                                    _cell("stretch_first_middle_last", both)])
     last = results[-1]
     assert (last.score, last.tag) == (1.0, "carried_over")
-    assert "lam_solution and base_stretch_i" in last.message
+    assert "rest on your base_stretch_i and lam_solution, which are not right" in last.message
     assert _scores({"lam_solution": SLIP, "base_stretch_i": inverse,
-                    "stretch_first_middle_last": from_inverse})[
+                    "lam_4096_16384_d128": SLIP_AT, "stretch_first_middle_last": from_inverse})[
         "stretch_first_middle_last"] == (0.0, "wrong_value")
     # right formula, right lam, wrong values: no upstream to carry from
     assert _scores({"lam_solution": KEY, "base_stretch_i": lam_sym ** (2 * i / d),
@@ -413,3 +432,60 @@ def test_the_model_derivation_is_plain_ok_and_a_wrong_step_in_it_is_not_carried(
     assert got["i_star"][1] == "off_by_one_index" and got["matching_eq"][0] == 0.0
     assert got["lam_solution"] == (0.0, "pi_factor")
     assert "carried_over" not in {tag for _, tag in got.values()}
+
+
+def test_lam_solution_needs_a_step_cancel_b_wrong_for_a_known_reason() -> None:
+    """lam solved from a step_cancel_b that is wrong for no known reason is not carried (a
+    guessed equation must not stand in for the derivation); from one that shows a known slip
+    (the second-to-last pair) it is."""
+    lam = sp.Symbol("lam", positive=True)
+    guessed = sp.Eq(lam ** ((d - 2) / d), d * (m / m_l) ** 2)
+    got = _scores({"step_cancel_b": guessed, "lam_solution": sp.solve(guessed, lam)[0]})
+    assert got["step_cancel_b"] == (0.0, "wrong_equation")
+    assert got["lam_solution"][1] != "carried_over" and got["lam_solution"][0] == 0.0
+    known = sp.Eq(lam ** ((d - 4) / d), m / m_l)
+    got = _scores({"step_cancel_b": known, "lam_solution": sp.solve(known, lam)[0]})
+    assert got == {"step_cancel_b": (0.0, "second_to_last_pair"),
+                   "lam_solution": (3.0, "carried_over")}
+
+
+def test_steps_after_an_equation_in_another_form() -> None:
+    """A matching equation already solved for lam (right value, step_form) carries nothing to
+    the steps after it; one right but divided by 2*pi already makes the next step, which
+    divides by 2*pi again as asked, simply right."""
+    b, lam = sp.symbols("b lam", positive=True)
+    solved = sp.Eq(2 * sp.pi * lam * b, 2 * sp.pi * b * KEY)
+    twice = sp.Eq(solved.lhs / (2 * sp.pi), solved.rhs / (2 * sp.pi))
+    got = _scores({"matching_eq": solved, "step_cancel_2pi": twice})
+    assert got["matching_eq"] == (1.0, "step_form") and got["step_cancel_2pi"][1] != (
+        "carried_over")
+    answers = _derivation_from(b ** (-2 * sp.Symbol("i", integer=True, nonnegative=True) / d))
+    eq = answers["matching_eq"]
+    first = sp.Eq(eq.lhs / (2 * sp.pi), eq.rhs / (2 * sp.pi))
+    got = _scores({"matching_eq": first,
+                   "step_cancel_2pi": sp.Eq(first.lhs / (2 * sp.pi), first.rhs / (2 * sp.pi))})
+    assert got == {"matching_eq": (2.0, "ok"), "step_cancel_2pi": (1.0, "ok")}
+
+
+def test_the_exponent_follows_i_star_and_b_cancels_with_a_constant() -> None:
+    """i_star = d/2 - 2: the exponent built from it is carried.  A period without 2*pi leaves
+    a constant beside lam**e after the split: dividing by exactly b**e (as the hint says) or
+    by b**e and that constant both count as cancelling b."""
+    b, lam = sp.symbols("b lam", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    got = _scores({"i_star": d / 2 - 2, "exponent": 2 * (d / 2 - 2) / d})
+    assert got == {"i_star": (0.0, "wrong_expression"), "exponent": (1.0, "carried_over")}
+    theta = b ** (-2 * i / d)
+    period = 1 / theta  # missing 2*pi; pi_stretch then carries it
+    answers = _derivation_from(theta)
+    answers.update(period_i=period, pi_stretch=2 * sp.pi * m / m_l)
+    matching = sp.Eq(period.subs({i: d / 2 - 1, b: lam * b}), answers["pi_stretch"] * period.subs(
+        i, d / 2 - 1))
+    split = sp.Eq(sp.expand_power_base(matching.lhs / (2 * sp.pi)), matching.rhs / (2 * sp.pi))
+    e = (d - 2) / d
+    for cancel in (sp.Eq(sp.powsimp(split.lhs / b ** e, force=True),
+                         sp.powsimp(split.rhs / b ** e, force=True)),
+                   sp.Eq(lam ** e, 2 * sp.pi * m / m_l)):
+        got = _scores({"theta_i": theta, "period_i": period, "pi_stretch": answers["pi_stretch"],
+                       "matching_eq": matching, "step_split": split, "step_cancel_b": cancel})
+        assert got["step_cancel_b"] == (1.0, "carried_over"), cancel
