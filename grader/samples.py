@@ -42,7 +42,9 @@ SLIPS: dict[str, dict[str, dict[str, str]]] = {
     "cy_pi_factor": {
         "derive_lambda": {"lam_solution": "lam_solution = m / m_l"},
         "numeric_rope": {"ntk_scaled_base": "def ntk_scaled_base(base, m, m_l, d):\n"
-                                            "    return base * m / m_l"},
+                                            "    return base * m / m_l",
+                         "find_lambda": "def find_lambda(m, m_l, d):  # the closed form\n"
+                                        "    return float((m / m_l) ** (d / (d - 2)))"},
     },
     "dee_inverted_and_sign": {
         "derive_lambda": {"lam_solution": "lam_solution = (m / m_l) ** ((d - 2) / d)"},

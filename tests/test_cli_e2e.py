@@ -82,11 +82,13 @@ def test_model_answer_gets_every_point_and_untouched_release_none(demo) -> None:
 
 
 def test_each_slip_is_tagged(demo) -> None:
-    """Does every deliberate slip get exactly its misconception tag and zero on that item?"""
+    """Does every deliberate slip get exactly its misconception tag and zero on that item (half
+    for a closed-form find_lambda: right values, not found from wavelengths)?"""
     out, _ = demo
     got = {(r["student_id"], r["item"]): (r["tag"], r["score"]) for r in _rows(out / "items.csv")}
     for key, tag in EXPECTED_TAGS.items():
         assert got[key] == (tag, "0"), key
+    assert got[("cy_pi_factor", "find_lambda")] == ("not_from_wavelengths", "1")
 
 
 def test_broken_file_is_reported_not_fatal(demo) -> None:
