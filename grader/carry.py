@@ -164,13 +164,9 @@ def _same_slip(item: Item, answer: P.Answer, upstream: Judgement) -> bool:
     return isinstance(check, KernelCheck) and check.shows(answer, item.id, upstream.tag)
 
 
-_FORM_ONLY = frozenset({"step_form", "float_pi"})
-"""Tags of an answer with the key's value in another form: nothing wrong to carry from it."""
-_UNEXPLAINED = frozenset({
-    "wrong_expression", "wrong_equation", "wrong_value", "wrong_values", "wrong_solutions",
-    "wrong_choice", "wrong_type", "extra_symbol", "not_a_number", "not_equation",
-    "evaluated_equation", "exception"})
-"""Tags of a wrong answer of no known kind (see ``Item.carry_needs_cause``)."""
+_FORM_ONLY = frozenset({"step_form"})
+"""Tags of an answer with the key's value in another form: nothing wrong to carry from it (a
+float pi is carried from: every later answer built on it has it too)."""
 
 
 def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
@@ -178,9 +174,9 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                    ) -> dict[str, Judgement]:
     """New judgements for the answers that were judged wrong against the key but follow from
     the student's own wrong upstream answers; ``answers`` maps item id to (answer, judgement
-    against the key).  A step of the derivation also follows from a right upstream equation
-    in another form (Eq(lhs/(2*pi), rhs/(2*pi)) for the matching equation): it is then simply
-    right.  Every re-judgement runs in one forked child, each with ``seconds``."""
+    against the key).  An answer built on a right equation in another form (the matching
+    equation already divided by 2*pi) is also judged from the student's own equation: it is
+    then simply right.  Every re-judgement runs in one forked child, each with ``seconds``."""
     todo: list[tuple[Item, P.Answer, dict[str, P.Answer | None]]] = []
     used: dict[str, list[str]] = {}  # carried item -> the upstreams it follows
     for item_id, (answer, judgement) in answers.items():
@@ -197,8 +193,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
             if shown:
                 used[item.id] = shown
             continue
-        right = {u: answers[u][0] for u in ups if isinstance(item.check, EquationCheck)
-                 and u in answers and answers[u][1].fraction >= 1}  # a step: its own form too
+        right = {u: answers[u][0] for u in ups if isinstance(REGISTRY[u].check, EquationCheck)
+                 and u in answers and answers[u][1].fraction >= 1}  # an equation's own form
         if wrong or right:
             todo.append((item, answer, {u: wrong.get(u, right.get(u)) for u in ups}))
     if todo:
@@ -213,8 +209,8 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
             credit: float) -> dict[str, Judgement]:
     """The judgements of the answers that follow (``used``: item -> the upstreams whose
     student answers it follows), in registry order: from right upstreams only, simply right;
-    an item that needs an explained cause loses its carry when an upstream it follows is
-    wrong for no known reason and was not carried itself."""
+    an item carried only from carried answers loses its carry when an upstream it follows
+    was wrong on its own (not carried)."""
     right: dict[str, Judgement] = {}
     kept: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
     for item_id in REGISTRY:
@@ -222,9 +218,8 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
             continue
         wrong = [u for u in used[item_id] if answers[u][1].fraction < 1]
         if not wrong:
-            right[item_id] = correct("Correct: right for your own (right) earlier equation.")
-        elif not (REGISTRY[item_id].carry_needs_cause and any(
-                u not in kept and answers[u][1].tag in _UNEXPLAINED for u in wrong)):
+            right[item_id] = correct("Correct (worked from your own earlier equation).")
+        elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
     return {**right, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept))
                         for i, wrong in kept.items()}}

@@ -71,9 +71,9 @@ class Item:
     (one argument per upstream item, in order): an expression for an ``ExprCheck``, a values
     function for a ``NumberCheck``, the choice for a ``ChoiceCheck``, the fields to replace
     for an ``EquationCheck`` (None: nothing to carry)"""
-    carry_needs_cause: bool = False
-    """carry only from an upstream answer whose slip is explained: a known misconception, or
-    itself carried from one (not a wrong answer of no known kind)"""
+    carry_only_carried: bool = False
+    """carry only from wrong upstream answers that were themselves carried: the slip happened
+    before them (lam_solution: a lam typed into step_cancel_b earns nothing)"""
 
     @property
     def upstreams(self) -> tuple[str, ...]:
@@ -119,13 +119,14 @@ def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
 def _continue(eq: sp.Basic | None, start: int, target: int) -> dict[str, Any] | None:
     """A step's carried check fields: the derivation continued from the student's own
     equation at step ``start`` (:mod:`grader.steps`).  Cancelling b may take a constant along
-    (the 2*pi a period without it leaves there), so that step allows a common factor."""
+    (the 2*pi a period without it leaves there), so that step allows a common factor, unless
+    the chain is the key's own."""
     found = None if eq is None else ST.carried(eq, start, target)
     if found is None:
         return None
     reference, chain, solution = found
     return {"reference": reference, "chain": chain, "solution": solution,
-            "allow_factor": target == 3}
+            "allow_factor": target == 3 and reference != D.EQ_CANCEL_B}
 
 
 def _power_split(eq: sp.Equality) -> bool:
@@ -252,7 +253,7 @@ _DERIVE = (
     Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
         D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
         "Check: lam must exceed m/m_l whenever m > m_l."), "lambda",
-        follows="step_cancel_b", carry=ST.solution, carry_needs_cause=True),
+        follows="step_cancel_b", carry=ST.solution, carry_only_carried=True),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
         "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",

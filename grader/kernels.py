@@ -164,8 +164,9 @@ class KernelCheck:
     def _not_followed(self, rebased: tuple[tuple[probes.Probe, CallOutcome], ...],
                       reference: Kernel) -> Judgement | None:
         """Half the points when a rebased call (:mod:`grader.rebase`) returned what
-        ``reference`` gives with nothing swapped, or raised: the values do not come from the
-        swapped functions.  A call stopped at the time limit, or one that changed, is fine."""
+        ``reference`` gives with nothing swapped, raised, or ran past its time limit (a real
+        root finder converges at once on the swapped law; code that checks for the swap
+        does not): the values do not come from the swapped functions."""
         if self.unchanged is None:
             return None
         for probe, call in rebased:
@@ -175,9 +176,9 @@ class KernelCheck:
             except (ValueError, ZeroDivisionError, FloatingPointError):
                 continue
             if call.error.startswith("Overrun"):
-                continue
-            if call.error:
-                what = f"it raised {call.error}"
+                what = "it did not return within the time limit"
+            elif call.error:
+                what = f"it raised {call.error.rstrip(': ')}"
             elif call.output is not None and _matches(call.output, same):
                 what = "it returned the same value"
             else:

@@ -79,7 +79,10 @@ def carried(eq: sp.Basic, start: int, target: int
 
 
 def solution(eq: sp.Basic) -> sp.Expr | None:
-    """lam solved from the student's own ``step_cancel_b`` (None when it has no single one)."""
+    """lam solved from the student's own ``step_cancel_b`` (None when it has no single one, or
+    when it is already solved for lam: nothing is left to solve)."""
+    if isinstance(eq, sp.Equality) and D.lam in (eq.lhs, eq.rhs):
+        return None
     found = carried(eq, 3, 4)
     return None if found is None else found[2]
 

@@ -434,19 +434,19 @@ def test_the_model_derivation_is_plain_ok_and_a_wrong_step_in_it_is_not_carried(
     assert "carried_over" not in {tag for _, tag in got.values()}
 
 
-def test_lam_solution_needs_a_step_cancel_b_wrong_for_a_known_reason() -> None:
-    """lam solved from a step_cancel_b that is wrong for no known reason is not carried (a
-    guessed equation must not stand in for the derivation); from one that shows a known slip
-    (the second-to-last pair) it is."""
+def test_lam_solution_is_carried_only_from_a_slip_made_before_step_cancel_b() -> None:
+    """lam solved from a step_cancel_b that went wrong at that step (a guessed equation, a
+    known slip typed in there, or lam itself typed in) is not carried: the headline result
+    must not be had by moving a slip into a 1-point step.  From a step_cancel_b carried from
+    an earlier slip it is (test_the_derivation_done_right_from_a_one_based_theta_is_carried)."""
     lam = sp.Symbol("lam", positive=True)
-    guessed = sp.Eq(lam ** ((d - 2) / d), d * (m / m_l) ** 2)
-    got = _scores({"step_cancel_b": guessed, "lam_solution": sp.solve(guessed, lam)[0]})
-    assert got["step_cancel_b"] == (0.0, "wrong_equation")
-    assert got["lam_solution"][1] != "carried_over" and got["lam_solution"][0] == 0.0
-    known = sp.Eq(lam ** ((d - 4) / d), m / m_l)
-    got = _scores({"step_cancel_b": known, "lam_solution": sp.solve(known, lam)[0]})
-    assert got == {"step_cancel_b": (0.0, "second_to_last_pair"),
-                   "lam_solution": (3.0, "carried_over")}
+    for cancel_b, tag in ((sp.Eq(lam ** ((d - 2) / d), d * (m / m_l) ** 2), "wrong_equation"),
+                          (sp.Eq(lam ** ((d - 4) / d), m / m_l), "second_to_last_pair"),
+                          (sp.Eq(lam ** (d / (d - 2)), m / m_l), "inverted_exponent"),
+                          (sp.Eq(lam, (m / m_l) ** (d / (d - 4))), "second_to_last_pair")):
+        got = _scores({"step_cancel_b": cancel_b, "lam_solution": sp.solve(cancel_b, lam)[0]})
+        assert got["step_cancel_b"] == (0.0, tag), cancel_b
+        assert got["lam_solution"][0] == 0.0 and got["lam_solution"][1] != "carried_over"
 
 
 def test_steps_after_an_equation_in_another_form() -> None:
