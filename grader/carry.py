@@ -211,15 +211,22 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
     student answers it follows), in registry order: from right upstreams only, simply right;
     an item carried only from carried answers loses its carry when an upstream it follows
     was wrong on its own (not carried)."""
-    right: dict[str, Judgement] = {}
+    other: dict[str, Judgement] = {}  # simply right, or a refused carry explained
     kept: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
     for item_id in REGISTRY:
         if item_id not in used:
             continue
         wrong = [u for u in used[item_id] if answers[u][1].fraction < 1]
         if not wrong:
-            right[item_id] = correct("Correct (worked from your own earlier equation).")
+            other[item_id] = correct("Correct (worked from your own earlier equation).")
         elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
-    return {**right, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept))
+        else:
+            up = " and ".join(REGISTRY[u].name for u in wrong)
+            other[item_id] = dataclasses.replace(answers[item_id][1], message=(
+                f"Your {REGISTRY[item_id].name} follows from your {up}, but that is not right "
+                f"by itself: fix {up} (see its feedback) and this answer should follow. "
+                f"{REGISTRY[item_id].name} earns its points only from a right derivation, or "
+                "from one that goes wrong earlier."))
+    return {**other, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept))
                         for i, wrong in kept.items()}}

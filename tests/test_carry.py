@@ -447,6 +447,11 @@ def test_lam_solution_is_carried_only_from_a_slip_made_before_step_cancel_b() ->
         got = _scores({"step_cancel_b": cancel_b, "lam_solution": sp.solve(cancel_b, lam)[0]})
         assert got["step_cancel_b"] == (0.0, tag), cancel_b
         assert got["lam_solution"][0] == 0.0 and got["lam_solution"][1] != "carried_over"
+    moved = sp.Eq(lam ** (d / (d - 2)), m / m_l)  # the feedback says what to fix first
+    results = scoring.score_cells([_cell("step_cancel_b", moved),
+                                   _cell("lam_solution", sp.solve(moved, lam)[0])])
+    assert "follows from your step_cancel_b, but that is not right by itself" in results[
+        1].message
 
 
 def test_steps_after_an_equation_in_another_form() -> None:
