@@ -126,9 +126,7 @@ def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str
              ) -> Judgement:
     """A follow-through judgement: ``used`` are the wrong answers it follows from, ``roots``
     the wrong answers those rest on (themselves, unless they were carried in turn)."""
-    def names(ids: Sequence[str]) -> str:
-        return " and ".join(REGISTRY[u].name for u in ids)
-
+    names = _names
     one = len(roots) == 1
     via = set(used) != set(roots)
     start = (f"your earlier answers, which rest on your {names(roots)}" if via
@@ -140,6 +138,11 @@ def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str
                      "answer should follow.",
                      detail=f"follows {', '.join(used)}" + (f" (from {', '.join(roots)})"
                                                             if via else ""))
+
+
+def _names(ids: Sequence[str]) -> str:
+    """The items' student-facing names, joined with "and"."""
+    return " and ".join(REGISTRY[u].name for u in ids)
 
 
 def _roots(item_id: str, used: Mapping[str, Sequence[str]]) -> list[str]:
@@ -222,7 +225,7 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
         elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
         else:
-            up = " and ".join(REGISTRY[u].name for u in wrong)
+            up = _names(wrong)
             other[item_id] = dataclasses.replace(answers[item_id][1], message=(
                 f"Your {REGISTRY[item_id].name} follows from your {up}, but that is not right "
                 f"by itself: fix {up} (see its feedback) and this answer should follow. "

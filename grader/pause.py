@@ -28,13 +28,20 @@ _SETTLE_S = 0.2
 process running on another core takes effect a moment after ``kill`` returns."""
 
 
-def _state(pid: int) -> str:
-    """The state letter of ``pid`` (``"T"`` when stopped), or "" when it is gone."""
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after "pid (comm)" (comm may hold spaces and
+    parentheses): state, ppid, ...; empty when the process is gone."""
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
     except OSError:
-        return ""
-    return stat[stat.rfind(")") + 2:][:1]
+        return []
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _state(pid: int) -> str:
+    """The state letter of ``pid`` (``"T"`` when stopped), or "" when it is gone."""
+    fields = _stat(pid)
+    return fields[0] if fields else ""
 
 
 def _settle(pids: list[int]) -> None:
@@ -53,12 +60,7 @@ def _parents() -> dict[int, int]:
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = _stat(entry.name)  # empty if it ended meanwhile
         if len(fields) > 1 and fields[1].isdigit():
             parents[int(entry.name)] = int(fields[1])
     return parents
