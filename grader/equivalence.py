@@ -22,7 +22,7 @@ from grader.mpeval import NO_VALUE, UNSURE, fast_value
 DIGITS = 30
 """Digits to which values must agree."""
 PROOF_SECONDS = 2.0
-"""Time allowed for a proof attempt; an unfinished proof is 'undecided', not wrong."""
+"""CPU time allowed for a proof attempt; an unfinished proof is 'undecided', not wrong."""
 _EVAL_DIGITS = DIGITS + 15
 _REL = sp.Float(10, _EVAL_DIGITS) ** (2 - DIGITS)
 _ABS = sp.Float(10, _EVAL_DIGITS) ** (-DIGITS - 10)

@@ -8,6 +8,13 @@ waits on a pipe, never on the child's good will.
 limit: a notebook's checks cost one fork, not one each.  A call that times out or kills the
 child is charged to that call alone; the rest go on in a fresh child.  :class:`Worker` does
 the same for calls that arrive one at a time.
+
+The limit counts the CPU time the checking child and its own children (a proof attempt runs
+in one) spend on the call, read from /proc, not the wall clock: a class graded with more
+workers than cores, or beside a running notebook, slows every check down, and an answer must
+not come back "too complex" because the machine was busy.  A call that does not use its CPU
+time (it waits) is still stopped after ``WALL_FACTOR`` times its limit on the wall clock.
+Without /proc the limit is on the wall clock.
 """
 
 from __future__ import annotations
@@ -15,15 +22,23 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from grader import procstat
+
 T = TypeVar("T")
 
 DEFAULT_SECONDS = 5.0
-"""The default per-call limit, in seconds."""
+"""The default per-call limit, in seconds of CPU time."""
+WALL_FACTOR = 8.0
+"""A call is stopped after this many times its limit on the wall clock, whatever CPU time it
+used: the backstop for a call that waits instead of computing."""
+_SLICE_S = 1.0
+"""The longest wait between two readings of the child's CPU time."""
 
 
 class CheckTimeout(Exception):
@@ -86,6 +101,31 @@ def _outcome(data: bytes) -> Outcome[Any]:
     return Outcome("ok", value) if status == "ok" else Outcome(status, message=value)
 
 
+def _await(conn: Any, pid: int, seconds: float) -> str:
+    """Wait for the reply to the call the child ``pid`` is computing: "" once ``conn`` has
+    data (or the child is gone, which reading then shows), else why the call ran out of time:
+    ``seconds`` of CPU time of the child and its own children (a proof attempt runs in one)
+    since this wait began, or ``WALL_FACTOR`` times that on the wall clock.  A call starts
+    with no children of the child alive, so the child's own count is the baseline, and the
+    process tree is read only when a call takes longer than one slice."""
+    start = procstat.cpu_seconds(pid)
+    if start is None:  # no /proc here (or the child is gone): the wall clock is all there is
+        return "" if conn.poll(seconds) else f"no result within {seconds:g} s"
+    wall_end = time.monotonic() + seconds * WALL_FACTOR
+    left, wall_left = seconds, seconds * WALL_FACTOR
+    while not conn.poll(min(left, wall_left, _SLICE_S)):
+        used = procstat.tree_cpu_seconds(pid)
+        if used is None:
+            return ""
+        left, wall_left = seconds - (used - start), wall_end - time.monotonic()
+        if left <= 0:
+            return f"no result within {seconds:g} s"
+        if wall_left <= 0:
+            return (f"no result within {seconds * WALL_FACTOR:g} s on the clock, "
+                    f"{used - start:.2g} s of it computing")
+    return ""
+
+
 def _died(exitcode: int | None) -> Outcome[Any]:
     return Outcome("crashed", message=f"the checking process died (exit code {exitcode})")
 
@@ -93,7 +133,7 @@ def _died(exitcode: int | None) -> Outcome[Any]:
 def run_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]],
              seconds: float = DEFAULT_SECONDS) -> list[Outcome[T]]:
     """``fn(*args)`` for every ``args`` in ``calls``, in order, in forked children, each
-    call limited to ``seconds`` from the moment the previous one returned."""
+    call limited to ``seconds`` of CPU time from the moment the previous one returned."""
     outcomes: list[Outcome[T]] = []
     ctx = mp.get_context("fork")
     while len(outcomes) < len(calls):
@@ -104,8 +144,9 @@ def run_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]],
         send.close()
         try:
             for _ in rest:
-                if not recv.poll(seconds):
-                    outcomes.append(Outcome("timeout", message=f"no result within {seconds:g} s"))
+                late = _await(recv, proc.pid, seconds)
+                if late:
+                    outcomes.append(Outcome("timeout", message=late))
                     break
                 try:
                     outcomes.append(_outcome(recv.recv_bytes()))
@@ -139,9 +180,10 @@ def _serve(conn: Any, parent_end: Any, fn: Callable[..., Any]) -> None:
 
 class Worker(Generic[T]):
     """:func:`run_each` for calls that arrive one at a time: one forked child serves them in
-    order, each ``args`` pickled to it and each call limited to ``seconds``.  A call that
-    times out or kills the child is charged to that call alone; the next call forks a fresh
-    child.  The child is forked at the first call, so it holds the parent's state of then."""
+    order, each ``args`` pickled to it and each call limited to ``seconds`` of CPU time.  A
+    call that times out or kills the child is charged to that call alone; the next call forks
+    a fresh child.  The child is forked at the first call, so it holds the parent's state of
+    then."""
 
     def __init__(self, fn: Callable[..., T], seconds: float = DEFAULT_SECONDS) -> None:
         self.fn, self.seconds = fn, seconds
@@ -159,9 +201,10 @@ class Worker(Generic[T]):
             child.close()
         try:
             self._conn.send_bytes(pickle.dumps(args))
-            if not self._conn.poll(self.seconds):
+            late = _await(self._conn, self._proc.pid, self.seconds)
+            if late:
                 self.close(kill=True)
-                return Outcome("timeout", message=f"no result within {self.seconds:g} s")
+                return Outcome("timeout", message=late)
             return _outcome(self._conn.recv_bytes())
         except (EOFError, OSError):
             self._proc.join(1.0)
@@ -185,7 +228,8 @@ class Worker(Generic[T]):
 def call_with_timeout(fn: Callable[..., T], *args: Any, seconds: float = DEFAULT_SECONDS) -> T:
     """Run ``fn(*args)`` in a forked child and return its result.
 
-    Raises :class:`CheckTimeout` after ``seconds``; re-raises an exception of the child as
-    ``RuntimeError("<Type>: <message>")``; raises :class:`CheckCrashed` when the child dies.
+    Raises :class:`CheckTimeout` after ``seconds`` of CPU time; re-raises an exception of the
+    child as ``RuntimeError("<Type>: <message>")``; raises :class:`CheckCrashed` when the child
+    dies.
     """
     return run_each(fn, [args], seconds)[0].unwrap()

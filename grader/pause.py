@@ -18,9 +18,9 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-_PROC = Path("/proc")
+from grader import procstat
+
 _ROUNDS = 20
 """Scans of the tree while stopping it: a process may fork while its parent is being stopped."""
 _SETTLE_S = 0.2
@@ -28,58 +28,14 @@ _SETTLE_S = 0.2
 process running on another core takes effect a moment after ``kill`` returns."""
 
 
-def _stat(pid: int | str) -> list[str]:
-    """The fields of /proc/<pid>/stat after "pid (comm)" (comm may hold spaces and
-    parentheses): state, ppid, ...; empty when the process is gone."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return []
-    return stat[stat.rfind(")") + 2:].split()
-
-
-def _state(pid: int) -> str:
-    """The state letter of ``pid`` (``"T"`` when stopped), or "" when it is gone."""
-    fields = _stat(pid)
-    return fields[0] if fields else ""
-
-
 def _settle(pids: list[int]) -> None:
     """Wait (briefly) until every process in ``pids`` has stopped or ended."""
     deadline = time.monotonic() + _SETTLE_S
     waiting = list(pids)
     while waiting and time.monotonic() < deadline:
-        waiting = [pid for pid in waiting if _state(pid) not in ("T", "t", "", "Z", "X")]
+        waiting = [pid for pid in waiting if procstat.state(pid) not in ("T", "t", "", "Z", "X")]
         if waiting:
             time.sleep(0.0005)
-
-
-def _parents() -> dict[int, int]:
-    """pid -> parent pid of every process visible in /proc."""
-    parents: dict[int, int] = {}
-    for entry in _PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat(entry.name)  # empty if it ended meanwhile
-        if len(fields) > 1 and fields[1].isdigit():
-            parents[int(entry.name)] = int(fields[1])
-    return parents
-
-
-def tree(root: int) -> list[int]:
-    """``root`` and all its descendants that are alive now, parents first."""
-    children: dict[int, list[int]] = {}
-    parents = _parents()
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    if root not in parents:
-        return []
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
 
 
 def _signal(pid: int, signum: int) -> bool:
@@ -97,9 +53,9 @@ def paused(root: int | None) -> Iterator[list[int]]:
     stopped: list[int] = []
     seen: set[int] = set()
     try:
-        if root is not None and _PROC.is_dir():
+        if root is not None and procstat.PROC.is_dir():
             for _ in range(_ROUNDS):
-                new = [pid for pid in tree(root) if pid not in seen]
+                new = [pid for pid in procstat.tree(root) if pid not in seen]
                 if not new:
                     break
                 seen.update(new)

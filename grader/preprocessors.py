@@ -46,7 +46,8 @@ class ScoreCaptures(NbGraderPreprocessor):
 
     check_timeout = Float(
         scoring.CHECK_SECONDS,
-        help="Hard limit, in seconds, for judging one answer (enforced from outside).",
+        help="Hard limit, in seconds of CPU time, for judging one answer (enforced from outside; "
+        "a busy machine does not use it up).",
     ).tag(config=True)
 
     carry_credit = Float(

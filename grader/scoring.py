@@ -21,7 +21,7 @@ from grader.limits import Outcome, run_each
 from grader.results import ItemResult, Judgement, Verdict, wrong
 
 CHECK_SECONDS = 10.0
-"""Hard limit for judging one answer, in seconds."""
+"""Hard limit for judging one answer, in seconds of CPU time (see :mod:`grader.limits`)."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -144,6 +144,12 @@ def _batch_call(kind: str) -> str:
         raise ValueError("bad input")
     if kind == "unpicklable":
         return lambda: None  # type: ignore[return-value]
+    if kind == "burn":  # 0.3 s of CPU time, however long the clock says it took
+        end = time.process_time() + 0.3
+        while time.process_time() < end:
+            pass
+    if kind == "wait":  # no CPU time at all
+        time.sleep(30)
     return kind.upper()
 
 
@@ -203,3 +209,48 @@ def test_batched_judgements_equal_one_by_one() -> None:
     assert batch == [judge(item, answer, seconds=0.5) for item, answer in pending]
     assert [(j.fraction, j.tag) for j in batch] == [
         (1.0, "ok"), (0.0, "too_complex"), (0.0, "pi_factor"), (1.0, "ok")]
+
+
+def test_the_limit_counts_the_checks_cpu_time_not_a_busy_clock() -> None:
+    """A check that needs 0.3 s of CPU time, under a 0.5 s limit, while its process is held
+    off the CPU for 1.2 s (as on a machine grading more notebooks than it has cores): is it
+    answered, not called too complex? And is a call that spins still stopped after its 0.5 s,
+    and one that only waits stopped by the wall-clock backstop, with a message saying so?"""
+    import os
+    import signal
+    import threading
+
+    from grader import limits
+    from grader.limits import Worker
+
+    worker = Worker(_batch_call, seconds=0.5)
+    assert worker.call("a").value == "A"
+    pid = worker._proc.pid
+
+    def hold_off() -> None:
+        time.sleep(0.05)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(1.2)
+        os.kill(pid, signal.SIGCONT)
+
+    holder = threading.Thread(target=hold_off)
+    t0 = time.perf_counter()
+    holder.start()
+    burnt = worker.call("burn")
+    holder.join()
+    assert (burnt.status, burnt.value) == ("ok", "BURN")
+    assert time.perf_counter() - t0 > 1.2  # it did take longer than its limit on the clock
+
+    t0 = time.perf_counter()
+    spun = worker.call("spin")
+    assert (spun.status, spun.message) == ("timeout", "no result within 0.5 s")
+    assert 0.45 < time.perf_counter() - t0 < 0.5 * limits.WALL_FACTOR
+
+    t0 = time.perf_counter()
+    waited = worker.call("wait")
+    took = time.perf_counter() - t0
+    assert waited.status == "timeout"
+    assert waited.message.startswith(f"no result within {0.5 * limits.WALL_FACTOR:g} s on the "
+                                     "clock, ")
+    assert 0.5 * limits.WALL_FACTOR <= took < 0.5 * limits.WALL_FACTOR + 2
+    worker.close()

@@ -11,7 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from grader import pause
+from grader import pause, procstat
 
 SPINNER = textwrap.dedent('''
     import subprocess, sys, threading
@@ -33,7 +33,7 @@ def test_a_process_tree_is_stopped_for_the_block_and_continued_after() -> None:
     parent = subprocess.Popen([sys.executable, "-c", SPINNER], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
-        assert pause.tree(parent.pid) == [parent.pid, child]
+        assert procstat.tree(parent.pid) == [parent.pid, child]
         time.sleep(0.2)  # both spin: a thread in the parent, the child itself
         with pause.paused(parent.pid) as stopped:
             assert sorted(stopped) == sorted([parent.pid, child])
@@ -46,7 +46,7 @@ def test_a_process_tree_is_stopped_for_the_block_and_continued_after() -> None:
         assert {_state_and_cpu(pid)[0] for pid in (parent.pid, child)} <= {"R", "S"}
         assert _state_and_cpu(child)[1] > after[child][1]  # spinning again
     finally:
-        for pid in reversed(pause.tree(parent.pid)):
+        for pid in reversed(procstat.tree(parent.pid)):
             os.kill(pid, signal.SIGKILL)
         parent.wait(timeout=10)
 

@@ -12,7 +12,7 @@ import signal
 import numpy as np
 import pytest
 
-from grader import capture, pause, probes, stopwatch
+from grader import capture, probes, procstat, stopwatch
 from grader import payload as P
 from grader.items import REGISTRY
 from grader.kernels import SpeedCheck
@@ -186,6 +186,6 @@ def test_the_kernels_processes_are_paused_while_the_key_is_timed(run, monkeypatc
         assert {_state_and_cpu(pid)[0] for pid in (kernel.pid, child)} <= {"R", "S"}
     finally:
         stopwatch.reference_seconds.cache_clear()
-        for pid in reversed(pause.tree(kernel.pid)):
+        for pid in reversed(procstat.tree(kernel.pid)):
             os.kill(pid, signal.SIGKILL)
         kernel.wait(timeout=10)
