@@ -14,6 +14,8 @@ from pathlib import Path
 PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 """Clock ticks per second, the unit of the CPU times in /proc/<pid>/stat."""
+TICK = 1.0 / _TICKS
+"""The resolution of :func:`cpu_seconds`, in seconds."""
 
 
 def fields(pid: int | str) -> list[str]:
@@ -68,6 +70,28 @@ def tree(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, ()))
     return found
+
+
+def cmdline(pid: int) -> list[str]:
+    """The command line of ``pid``; empty when it is gone."""
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0")[:-1]
+
+
+def schedstat(pid: int) -> tuple[float, float] | None:
+    """``(on a CPU, runnable but waiting for one)``, in seconds, of the main thread of ``pid``
+    (/proc/<pid>/task/<pid>/schedstat, kept to the nanosecond); None when it is gone or this
+    kernel keeps no such count.  Up to date for a thread that is not running now."""
+    try:
+        found = (PROC / str(pid) / "task" / str(pid) / "schedstat").read_text().split()
+    except OSError:
+        return None
+    if len(found) < 2:
+        return None
+    return int(found[0]) / 1e9, int(found[1]) / 1e9
 
 
 def tree_cpu_seconds(root: int) -> float | None:

@@ -10,6 +10,13 @@ the checksum of the key's output at that round's offset, which the grader draws 
 on its own copy of the input while the box starts; the box learns each offset only in its
 timed request.
 
+A request's time is the grader's clock less the time the box's serving thread spent ready
+to run but waiting for a CPU (/proc/<pid>/schedstat), so that a class graded beside other
+work, or with more notebooks at once than cores, is timed as on an idle machine: the key's
+rounds and the student's do not run at the same moment, and the load may change in between.
+It is never less than the CPU time the whole box used meanwhile (every thread and process in
+it), so work handed to other threads while the serving thread waits is still counted.
+
 When the function cannot be pickled, or no box can start, :func:`time_kernel` returns None and
 the caller times the kernel in place instead (:mod:`grader.stopwatch`).
 """
@@ -34,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import pause, probes, stopwatch
+from grader import pause, probes, procstat, stopwatch
 from grader import payload as P
 
 Run = Callable[[str], Sequence[Any]]
@@ -56,6 +63,13 @@ class _Stop(Exception):
         self.elapsed, self.timed_out = elapsed, timed_out
 
 
+def charged(wall: float, waited: float, cpu: float) -> float:
+    """The seconds a request is charged: the clock's ``wall`` less the time the serving
+    thread ``waited`` for a CPU, but at least the ``cpu`` time of the whole box (less the
+    resolution of that count)."""
+    return max(wall - waited, cpu - procstat.TICK)
+
+
 class _Box:
     """One timing box process, spoken to one JSON line at a time."""
 
@@ -65,11 +79,31 @@ class _Box:
                                      start_new_session=True)
         self._pending = b""
         self.busy = False
+        self.server: int | None = None
+        """pid of the process serving requests, once :meth:`find_server` has seen it"""
+
+    def find_server(self) -> None:
+        """Find the process that serves requests (``python -m grader.timebox``, in the
+        sandbox's own process tree when there is one); call it before any student code
+        exists in the box."""
+        for pid in procstat.tree(self.proc.pid):
+            if procstat.cmdline(pid)[-2:] == ["-m", "grader.timebox"]:
+                self.server = pid
+
+    def _usage(self) -> tuple[float, float] | None:
+        """(seconds the serving thread has waited for a CPU, CPU seconds of the whole box),
+        or None when either cannot be read here."""
+        stat = procstat.schedstat(self.server) if self.server is not None else None
+        cpu = procstat.tree_cpu_seconds(self.proc.pid)
+        return None if stat is None or cpu is None else (stat[1], cpu)
 
     def ask(self, request: dict[str, Any] | None, timeout: float) -> tuple[dict[str, Any],
                                                                          float]:
-        """Send a request; its reply and the seconds from sending to the reply's last byte."""
+        """Send a request; its reply and the seconds it is charged (see :func:`charged`;
+        the clock's seconds from sending to the reply's last byte when the box's use of the
+        CPU cannot be read)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        before = self._usage() if request is not None else None
         t0 = time.perf_counter()
         if request is not None:
             try:
@@ -89,6 +123,9 @@ class _Box:
             self._pending += chunk
         elapsed = time.perf_counter() - t0
         self.busy = False
+        after = self._usage() if before is not None else None
+        if before is not None and after is not None:
+            elapsed = charged(elapsed, after[0] - before[0], after[1] - before[1])
         line, self._pending = self._pending.split(b"\n", 1)
         try:
             reply = json.loads(line)
@@ -187,6 +224,7 @@ class TimingBox:
             if self._closed:  # closed while starting: nothing will use it
                 return False
             box.ask(None, _STEP_S)  # "ready"
+            box.find_server()
             setup, _ = box.ask({"op": "setup", "seed": self._seed,
                                 "shape": list(self.spec.shape), "dtype": self.spec.dtype},
                                _STEP_S)

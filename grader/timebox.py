@@ -82,9 +82,9 @@ class _Box:
             shape = getattr(out, "shape", None)
             if shape != self.x.shape:
                 return {"wrong_output": f"returned shape {shape}, expected {self.x.shape}"}
-            t0 = time.perf_counter()
+            t0 = time.thread_time()  # CPU time: the grader charges requests the same way
             checksum = probes.checksum(out, self.weights)
-            return {"checksum": checksum, "checksum_s": time.perf_counter() - t0,
+            return {"checksum": checksum, "checksum_s": time.thread_time() - t0,
                     "dtype": str(getattr(out, "dtype", ""))}
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}

@@ -6,9 +6,14 @@ the box is a real process, unsandboxed here except in the last test."""
 
 from __future__ import annotations
 
+import base64
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 import pytest
 
@@ -191,9 +196,20 @@ def test_an_unpicklable_function_falls_back(run) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap sandbox")
-def test_the_box_runs_in_the_kernels_sandbox(run, tmp_path: Path) -> None:
+def test_the_box_runs_in_the_kernels_sandbox(run, tmp_path: Path, monkeypatch) -> None:
     """With a sandboxed kernelspec, does the box run in the same sandbox: timed correctly,
-    and unable to see the project (so neither the answer key's file nor the course)?"""
+    and unable to see the project (so neither the answer key's file nor the course)? And
+    does the grader find the serving process inside it, whose waits for a CPU it reads?"""
+    found: list[tuple[int, int | None, object]] = []
+    find_server = sidebyside._Box.find_server
+
+    def spy(box: sidebyside._Box) -> None:
+        find_server(box)
+        server = box.server
+        found.append((box.proc.pid, server,
+                      None if server is None else sidebyside.procstat.schedstat(server)))
+
+    monkeypatch.setattr(sidebyside._Box, "find_server", spy)
     try:
         sandbox.install(tmp_path, sandbox.kernel_python())
     except sandbox.SandboxUnavailable as exc:
@@ -209,6 +225,8 @@ def test_the_box_runs_in_the_kernels_sandbox(run, tmp_path: Path) -> None:
     assert record is not None and record.side_by_side
     assert not record.error, record.error
     assert j.fraction > 0
+    [(root, server, stat)] = found
+    assert server is not None and server != root and stat is not None
 
 
 def _box_processes(box: sidebyside.TimingBox) -> bool:
@@ -241,3 +259,92 @@ def test_an_unused_box_is_ended(run, wait: bool) -> None:
     assert box._ready.done() and not _box_processes(box)
     capture._capture(ITEM, apply_rope)
     assert box.time(run) is None
+
+
+def test_a_request_is_charged_its_time_off_a_busy_cpu() -> None:
+    """The charge of a request: the clock less the serving thread's wait for a CPU, but
+    never less than the CPU time of the whole box (to the count's resolution)."""
+    tick = sidebyside.procstat.TICK
+    assert sidebyside.charged(0.100, 0.060, 0.040) == pytest.approx(0.040)
+    assert sidebyside.charged(0.100, 0.000, 0.030) == pytest.approx(0.100)
+    assert sidebyside.charged(0.100, 0.090, 0.180) == pytest.approx(0.180 - tick)
+
+
+HANDED_OFF = '''
+def apply_rope(x, positions, base=10000.0):
+    import mmap, os
+    shared = mmap.mmap(-1, x.nbytes)  # anonymous and shared: the children write, we read
+    out = np.frombuffer(shared, dtype=x.dtype).reshape(x.shape)
+    pids = []
+    for k in range(4):
+        pid = os.fork()
+        if pid == 0:
+            out[k::4] = rotate(x[k::4], positions, base)
+            os._exit(0)
+        pids.append(pid)
+    while pids:  # never sleeps: ready to run all along, so its waits for a CPU would be off
+        pids = [pid for pid in pids if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+    return out.copy()
+'''
+
+
+def _pickled(fn) -> str:
+    return base64.b64encode(cloudpickle.dumps(fn)).decode()
+
+
+def _box(shape: tuple[int, ...]) -> sidebyside._Box:
+    argv, env, _ = sidebyside.box_command([])
+    box = sidebyside._Box(argv, env)
+    box.ask(None, 60)
+    box.find_server()
+    assert box.server == box.proc.pid  # no sandbox here: the box is the server
+    reply, _ = box.ask({"op": "setup", "seed": 7, "shape": list(shape), "dtype": "float32"}, 60)
+    assert reply == {"ok": True}
+    return box
+
+
+def _charges(box: sidebyside._Box, rounds: int) -> tuple[float, float]:
+    """Median (clock, charged) seconds of ``rounds`` calls."""
+    clock, charged = [], []
+    for k in range(rounds):
+        t0 = time.perf_counter()
+        reply, seconds = box.ask({"op": "call", "offset": 1 + k}, 60)
+        clock.append(time.perf_counter() - t0)
+        assert "checksum" in reply, reply
+        charged.append(seconds)
+    return float(np.median(clock)), float(np.median(charged))
+
+
+@pytest.mark.skipif(sidebyside.procstat.schedstat(os.getpid()) is None,
+                    reason="this kernel keeps no schedstat")
+def test_a_busy_cpu_does_not_slow_the_charged_time() -> None:
+    """A CPU hog pinned to the box's core (as when more notebooks are graded at once than
+    there are cores): the clock shows the calls taking far longer, the charged time does not
+    move much.  And a function that hands its work to child processes while it spins, ready
+    to run (so that its own waits for a CPU would be taken off), is not charged less than the
+    plain function: the CPU time of the children counts."""
+    box = _box((8, 4096, 128))
+    try:
+        box.ask({"op": "load", "function": _pickled(student(VECTORISED))}, 60)
+        _charges(box, 2)  # warm
+        idle_clock, idle = _charges(box, 7)
+        core = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(box.server, {core})
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            os.sched_setaffinity(hog.pid, {core})
+            time.sleep(0.2)
+            busy_clock, busy = _charges(box, 7)
+        finally:
+            hog.kill()
+            hog.wait()
+        assert busy_clock > 1.25 * idle_clock  # the hog took its share of the core
+        assert 0.7 * idle < busy < 1.3 * idle
+        os.sched_setaffinity(box.server, os.sched_getaffinity(0))
+        handed_off = student(HANDED_OFF, rotate=student(VECTORISED))
+        box.ask({"op": "load", "function": _pickled(handed_off)}, 60)
+        _charges(box, 1)
+        _, handed = _charges(box, 5)
+        assert handed > 0.8 * idle
+    finally:
+        box.close()
