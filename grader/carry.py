@@ -17,9 +17,12 @@ output shows exactly the slip found upstream: it matches the mutant of the same 
 built on the slipped frequencies (:data:`grader.mutants.FREQUENCY_SLIPS`).
 
 No credit is carried from an upstream answer that makes the later steps easier than the
-key's: an expression upstream must depend on the same symbols as the key's, and so must the
-carried reference of an expression item (a lambda without d makes ``dlam_dd`` 0, which
-shows nothing).
+key's: an expression upstream must depend on every symbol the key's does (it may keep one
+more: a step that left b in), and the carried reference of an expression item on the same
+symbols as the key's (a lambda without d makes ``dlam_dd`` 0, which shows nothing).
+
+An answer that follows the student's own upstream only partly (a step in another form) keeps
+that judgement, scaled by the credit, when it is worth more than the key's.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
         return None
     for up_id, value in zip(item.upstreams, upstreams, strict=True):
         key = getattr(REGISTRY[up_id].check, "reference", None)
-        if isinstance(key, sp.Basic) and value.free_symbols != key.free_symbols:
+        if isinstance(key, sp.Basic) and not value.free_symbols >= key.free_symbols:
             return None  # not an attempt at the upstream item (a lambda without d, a number)
     if isinstance(item.check, EquationCheck):  # the derivation continued from the student's
         fields = item.carry(*upstreams)
@@ -92,10 +95,11 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
 
 
 def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer | None],
-                  params: Mapping[str, Any]) -> list[str] | None:
-    """The upstream items whose own answers ``answer`` follows from, or None when it does
-    not follow from them; ``upstreams`` maps each upstream item to the student's answer to
-    use, or None for the key's.  Run in a forked, time-limited child."""
+                  params: Mapping[str, Any]) -> tuple[list[str], Judgement] | None:
+    """The upstream items whose own answers ``answer`` follows from, and its judgement
+    against what they lead to (right, or partly right: a step in another form), or None
+    when it does not follow from them at all; ``upstreams`` maps each upstream item to the
+    student's answer to use, or None for the key's.  Run in a forked, time-limited child."""
     values, used = [], []
     for up_id, up in upstreams.items():
         value = None if up is None else upstream_value(up)
@@ -107,9 +111,10 @@ def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer
             return None
         values.append(value)
     check = None if not used else carried_check(item, values)
-    if check is None or check.judge(answer, item.id, params).fraction < 1:
+    if check is None:
         return None
-    return used
+    judgement = check.judge(answer, item.id, params)
+    return (used, judgement) if judgement.fraction > 0 else None
 
 
 def _key(item_id: str, params: Mapping[str, Any]) -> sp.Basic | None:
@@ -122,22 +127,28 @@ def _key(item_id: str, params: Mapping[str, Any]) -> sp.Basic | None:
     return key if isinstance(key, sp.Basic) else None
 
 
-def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str]
-             ) -> Judgement:
+def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str],
+             judged: Judgement) -> Judgement:
     """A follow-through judgement: ``used`` are the wrong answers it follows from, ``roots``
-    the wrong answers those rest on (themselves, unless they were carried in turn)."""
+    the wrong answers those rest on (themselves, unless they were carried in turn), and
+    ``judged`` the answer's judgement against what they lead to: right, or partly right (a
+    step in another form), which then keeps its own tag and message, scaled by ``credit``."""
     names = _names
     one = len(roots) == 1
     via = set(used) != set(roots)
     start = (f"your earlier answers, which rest on your {names(roots)}" if via
              else f"your {names(used)}")
     verb, its = ("is", "its") if one else ("are", "their")
+    detail = f"follows {', '.join(used)}" + (f" (from {', '.join(roots)})" if via else "")
+    if judged.fraction < 1:
+        return Judgement(credit * judged.fraction, Verdict.PARTIAL, judged.tag,
+                         f"{judged.message} (Judged from {start}, which {verb} not right: "
+                         f"fix {names(roots)} too; see {its} feedback.)",
+                         detail=f"{judged.detail}; {detail}" if judged.detail else detail)
     return Judgement(credit, Verdict.CORRECT if credit >= 1 else Verdict.PARTIAL, TAG,
                      f"Worked correctly from {start}, which {verb} not right: "
                      f"fix {names(roots)} (see {its} feedback) and run the notebook again; this "
-                     "answer should follow.",
-                     detail=f"follows {', '.join(used)}" + (f" (from {', '.join(roots)})"
-                                                            if via else ""))
+                     "answer should follow.", detail=detail)
 
 
 def _names(ids: Sequence[str]) -> str:
@@ -177,11 +188,14 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                    ) -> dict[str, Judgement]:
     """New judgements for the answers that were judged wrong against the key but follow from
     the student's own wrong upstream answers; ``answers`` maps item id to (answer, judgement
-    against the key).  An answer built on a right equation in another form (the matching
-    equation already divided by 2*pi) is also judged from the student's own equation: it is
-    then simply right.  Every re-judgement runs in one forked child, each with ``seconds``."""
+    against the key).  An answer that follows them only partly (a step in another form) is
+    judged so when that is worth more than the key's judgement.  An answer built on a right
+    equation in another form (the matching equation already divided by 2*pi) is also judged
+    from the student's own equation: it is then simply right.  Every re-judgement runs in one
+    forked child, each with ``seconds``."""
     todo: list[tuple[Item, P.Answer, dict[str, P.Answer | None]]] = []
     used: dict[str, list[str]] = {}  # carried item -> the upstreams it follows
+    judged: dict[str, Judgement] = {}  # carried item -> its judgement against them
     for item_id, (answer, judgement) in answers.items():
         item = REGISTRY[item_id]
         ups = item.upstreams  # one not answered here: the key's stands in
@@ -195,6 +209,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
             shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])]
             if shown:
                 used[item.id] = shown
+                judged[item.id] = correct("")
             continue
         right = {u: answers[u][0] for u in ups if isinstance(REGISTRY[u].check, EquationCheck)
                  and u in answers and answers[u][1].fraction >= 1}  # an equation's own form
@@ -203,17 +218,21 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
     if todo:
         outcomes = run_each(judge_carried, [(item, answer, ups, params)
                                             for item, answer, ups in todo], seconds)
-        used.update((item.id, o.value) for (item, _, _), o in zip(todo, outcomes)
-                    if o.status == "ok" and o.value is not None)
-    return _decide(answers, used, credit)
+        for (item, _, _), o in zip(todo, outcomes):
+            if o.status != "ok" or o.value is None:
+                continue
+            ups_used, carried = o.value
+            if carried.fraction >= 1 or carried.fraction > answers[item.id][1].fraction:
+                used[item.id], judged[item.id] = ups_used, carried
+    return _decide(answers, used, judged, credit)
 
 
 def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],
-            credit: float) -> dict[str, Judgement]:
+            judged: Mapping[str, Judgement], credit: float) -> dict[str, Judgement]:
     """The judgements of the answers that follow (``used``: item -> the upstreams whose
-    student answers it follows), in registry order: from right upstreams only, simply right;
-    an item carried only from carried answers loses its carry when an upstream it follows
-    was wrong on its own (not carried)."""
+    student answers it follows; ``judged``: its judgement against them), in registry order:
+    from right upstreams only, that judgement as it is; an item carried only from carried
+    answers loses its carry when an upstream it follows was wrong on its own (not carried)."""
     other: dict[str, Judgement] = {}  # simply right, or a refused carry explained
     kept: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
     for item_id in REGISTRY:
@@ -221,7 +240,9 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
             continue
         wrong = [u for u in used[item_id] if answers[u][1].fraction < 1]
         if not wrong:
-            other[item_id] = correct("Correct (worked from your own earlier equation).")
+            own = judged[item_id]
+            other[item_id] = (correct("Correct (worked from your own earlier equation).")
+                              if own.fraction >= 1 else own)
         elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
         else:
@@ -231,5 +252,5 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
                 f"by itself: fix {up} (see its feedback) and this answer should follow. "
                 f"{REGISTRY[item_id].name} earns its points only from a right derivation, or "
                 "from one that goes wrong earlier."))
-    return {**other, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept))
+    return {**other, **{i: _carried(REGISTRY[i], credit, wrong, _roots(i, kept), judged[i])
                         for i, wrong in kept.items()}}

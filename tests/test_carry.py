@@ -494,3 +494,22 @@ def test_the_exponent_follows_i_star_and_b_cancels_with_a_constant() -> None:
         got = _scores({"theta_i": theta, "period_i": period, "pi_stretch": answers["pi_stretch"],
                        "matching_eq": matching, "step_split": split, "step_cancel_b": cancel})
         assert got["step_cancel_b"] == (1.0, "carried_over"), cancel
+
+
+def test_a_step_in_another_form_costs_the_same_after_an_earlier_slip() -> None:
+    """b left in step_cancel_b (the split equation typed again) is half right (step_form)
+    in the key's derivation; after a wrong i_star it is judged from the student's own
+    derivation and is half right too, with the slip to fix named; lam solved from it is
+    carried, as it is simply right in the key's derivation."""
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    b = sp.Symbol("b", positive=True)
+    for i_star, expected_lam in ((d / 2 - 1, (3.0, "ok")), (d / 2 - 2, (3.0, "carried_over"))):
+        answers = _derivation_from(b ** (-2 * i / d), i_star=i_star)
+        answers["step_cancel_b"] = answers["step_split"]
+        results = {r.item: r for r in scoring.score_cells(
+            [_cell(k, v) for k, v in answers.items()]) if r is not None}
+        cancel_b = results["step_cancel_b"]
+        assert (cancel_b.score, cancel_b.tag) == (0.5, "step_form"), i_star
+        assert (results["lam_solution"].score, results["lam_solution"].tag) == expected_lam
+        fix = "Judged from your earlier answers, which rest on your i_star, which is not right"
+        assert (fix in cancel_b.message) == (i_star == d / 2 - 2)
