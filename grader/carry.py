@@ -34,6 +34,7 @@ from typing import Any
 import sympy as sp
 
 from grader import payload as P
+from grader.equivalence import rationalise
 from grader.items import REGISTRY, Item
 from grader.kernels import KernelCheck
 from grader.limits import run_each
@@ -88,9 +89,11 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
             return None
         return dataclasses.replace(item.check, answer=choice, wrong_choices={})
     reference = item.carry(*upstreams)
-    if isinstance(item.check, ExprCheck) and (not isinstance(reference, sp.Expr) or (
-            reference.free_symbols != item.check.reference.free_symbols)):
-        return None  # the slip removed what this step works on
+    if isinstance(item.check, ExprCheck):
+        if not isinstance(reference, sp.Expr) or (
+                reference.free_symbols != item.check.reference.free_symbols):
+            return None  # the slip removed what this step works on
+        reference = rationalise(reference)  # a float pi carried: as the answer's is read
     return dataclasses.replace(item.check, reference=reference, catalogue=())
 
 

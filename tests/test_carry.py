@@ -513,3 +513,24 @@ def test_a_step_in_another_form_costs_the_same_after_an_earlier_slip() -> None:
         assert (results["lam_solution"].score, results["lam_solution"].tag) == expected_lam
         fix = "Judged from your earlier answers, which rest on your i_star, which is not right"
         assert (fix in cancel_b.message) == (i_star == d / 2 - 2)
+
+
+def test_a_float_pi_costs_once() -> None:
+    """period_i written with np.pi (half: float_pi), and the matching equation and the new
+    model's period built from it, as the notebook builds them: the float pi is charged at
+    period_i only.  With exact periods upstream, np.pi typed into new_period alone is
+    charged there."""
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    b, lam = sp.symbols("b lam", positive=True)
+    answers = _derivation_from(b ** (-2 * i / d))
+    period = 2 * sp.Float(math.pi) * b ** (2 * i / d)
+    last = d / 2 - 1
+    answers.update(period_i=period, matching_eq=sp.Eq(
+        period.subs({i: last, b: lam * b}), m / m_l * period.subs(i, last)),
+        new_period=period.subs({i: last, b: lam * b}))
+    got = _scores(answers)
+    assert got["period_i"] == (0.5, "float_pi")
+    assert got["matching_eq"] == (2.0, "ok") and got["new_period"] == (1.0, "ok")
+    exact = _derivation_from(b ** (-2 * i / d))
+    exact["new_period"] = period.subs({i: last, b: lam * b})
+    assert _scores(exact)["new_period"] == (0.5, "float_pi")
