@@ -227,7 +227,30 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
             ups_used, carried = o.value
             if carried.fraction >= 1 or carried.fraction > answers[item.id][1].fraction:
                 used[item.id], judged[item.id] = ups_used, carried
-    return _decide(answers, used, judged, credit)
+    decided = _decide(answers, used, judged, credit)
+    return {**_noted(answers, decided), **decided}
+
+
+def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
+           decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
+    """The wrong answers not carried whose upstream answers are wrong too (and not carried
+    either), with a note naming those to fix first: an error raised, or a value off, may
+    come from them."""
+    noted: dict[str, Judgement] = {}
+    for item_id, (_, judgement) in answers.items():
+        if item_id in decided or judgement.fraction >= 1 or judgement.verdict in (
+                Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
+            continue
+        ups = [u for u in REGISTRY[item_id].upstreams if u in answers
+               and decided.get(u, answers[u][1]).fraction < 1
+               and answers[u][1].tag not in _FORM_ONLY
+               and answers[u][1].verdict is not Verdict.MISSING]
+        if ups:
+            verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
+            noted[item_id] = dataclasses.replace(judgement, message=(
+                f"{judgement.message} This answer builds on your {_names(ups)}, which {verb} "
+                f"not right yet: fix that first (see {its} feedback)."))
+    return noted
 
 
 def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],

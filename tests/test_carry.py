@@ -84,6 +84,12 @@ def test_a_step_that_follows_neither_the_key_nor_the_student_is_wrong() -> None:
                    "lam_4096_16384_d128": SLIP_AT * 1.1})
     assert got["dlam_dd"] == (0.0, "wrong_variable")
     assert got["lam_4096_16384_d128"] == (0.0, "wrong_value")
+    results = scoring.score_cells([_cell("lam_solution", SLIP),
+                                   _cell("dlam_dd", sp.diff(KEY, m))])
+    assert results[1].message.endswith("This answer builds on your lam_solution, which is not "
+                                       "right yet: fix that first (see its feedback).")
+    right = scoring.score_cells([_cell("lam_solution", KEY), _cell("dlam_dd", sp.diff(KEY, m))])
+    assert "builds on" not in right[1].message  # a wrong answer on a right lam: no note
 
 
 def test_a_right_upstream_carries_nothing() -> None:
@@ -208,6 +214,10 @@ def _rope(x, positions, base=10000.0, **slip):
 
 
 def _kernel_scores(fns: dict[str, object]) -> dict[str, tuple[float, str]]:
+    return {r.item: (r.score, r.tag) for r in _kernel_results(fns)}
+
+
+def _kernel_results(fns: dict[str, object]) -> list:
     cells = []
     for item_id, fn in fns.items():
         cell = nbformat.v4.new_code_cell(f'grade("{item_id}", ...)')
@@ -216,7 +226,7 @@ def _kernel_scores(fns: dict[str, object]) -> dict[str, tuple[float, str]]:
         cell.outputs = [nbformat.v4.new_output("display_data", data={
             P.MIME: {"item": item_id, "answer": P.to_json(capture._capture(item_id, fn))}})]
         cells.append(cell)
-    return {r.item: (r.score, r.tag) for r in scoring.score_cells(cells) if r is not None}
+    return [r for r in scoring.score_cells(cells) if r is not None]
 
 
 @pytest.mark.parametrize(("slip", "tag"), [({"shift": 1}, "one_based_index"),
@@ -347,8 +357,12 @@ def test_find_lambda_beside_periods_that_shrink_with_the_base() -> None:
     find = _find_lambda_on(shrinking)
     with pytest.raises(ValueError):
         find(16384, 4096, 128)
-    assert _kernel_scores({"wavelengths": shrinking, "find_lambda": find}) == {
-        "wavelengths": (0.0, "frequency_not_period"), "find_lambda": (0.0, "exception")}
+    periods, found = _kernel_results({"wavelengths": shrinking, "find_lambda": find})
+    assert (periods.score, periods.tag) == (0.0, "frequency_not_period")
+    assert (found.score, found.tag) == (0.0, "exception")
+    assert found.message.endswith("This answer builds on your wavelengths, which is not right "
+                                  "yet: fix that first (see its feedback).")
+    assert "builds on" not in periods.message
     closed = lambda m, m_l, d: (m / m_l) ** (d / (d - 2))  # noqa: E731
     assert _kernel_scores({"wavelengths": shrinking, "find_lambda": closed})[
         "find_lambda"] == (1.0, "not_from_wavelengths")
