@@ -56,8 +56,8 @@ def _parents() -> dict[int, int]:
     return parents
 
 
-def tree(root: int) -> list[int]:
-    """``root`` and all its descendants that are alive now, parents first."""
+def _scanned_tree(root: int) -> list[int]:
+    """:func:`tree` from the parent of every process in /proc."""
     children: dict[int, list[int]] = {}
     parents = _parents()
     for pid, parent in parents.items():
@@ -69,6 +69,48 @@ def tree(root: int) -> list[int]:
         pid = todo.pop()
         found.append(pid)
         todo.extend(children.get(pid, ()))
+    return found
+
+
+def _children(pid: int) -> list[int] | None:
+    """The children of ``pid`` (of every thread of it), from /proc/<pid>/task/*/children;
+    empty when it is gone, None when a list cannot be read."""
+    try:
+        tasks = list((PROC / str(pid) / "task").iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return None
+    kids: list[int] = []
+    for task in tasks:
+        try:
+            kids.extend(int(child) for child in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        except OSError:
+            return None
+    return kids
+
+
+_HAS_CHILDREN = (PROC / str(os.getpid()) / "task" / str(os.getpid()) / "children").exists()
+"""Whether this kernel lists a thread's children (CONFIG_PROC_CHILDREN)."""
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and all its descendants that are alive now, parents first: read down from
+    ``root`` where the kernel lists children, else from every process's parent."""
+    if not _HAS_CHILDREN:
+        return _scanned_tree(root)
+    if not fields(root):
+        return []
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        kids = _children(pid)
+        if kids is None:  # not allowed to read it: ask every process instead
+            return _scanned_tree(root)
+        todo.extend(reversed(kids))
     return found
 
 

@@ -132,6 +132,9 @@ def test_the_grader_times_the_key_on_one_thread(monkeypatch) -> None:
             asked.append(request or {})
             return {"ok": True}, 0.0
 
+        def find_server(self) -> None:
+            pass
+
         def close(self) -> None:
             pass
 
