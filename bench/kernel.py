@@ -29,13 +29,14 @@ def _inv_freq(d: int, base: float, dtype: type = np.float64) -> np.ndarray:
 
 def _tables(x: np.ndarray, positions: np.ndarray, base: float, layout: str,
             angle_dtype: type) -> tuple[np.ndarray, np.ndarray]:
-    """Full-width (seq, d) cos and sin tables, cast to x's dtype as Hugging Face does."""
+    """Full-width (seq, d) cos and sin tables, cast to x's dtype as Hugging Face does
+    (``.to(dtype=x.dtype)``: no copy when the dtype is already x's)."""
     freqs = np.outer(positions.astype(angle_dtype), _inv_freq(x.shape[-1], base, angle_dtype))
     if layout == "half":
         emb = np.concatenate([freqs, freqs], axis=-1)
     else:
         emb = np.repeat(freqs, 2, axis=-1)
-    return np.cos(emb).astype(x.dtype), np.sin(emb).astype(x.dtype)
+    return np.cos(emb).astype(x.dtype, copy=False), np.sin(emb).astype(x.dtype, copy=False)
 
 
 def rotate_half(x: np.ndarray) -> np.ndarray:

@@ -21,11 +21,13 @@ Speed
 -----
 :func:`apply_rope` is the reference students are timed against. The table ``e^{1j*p*theta}`` is
 built in float64 by angle addition (``e^{1j*(qB + r)*theta} = e^{1j*qB*theta} * e^{1j*r*theta}``
-from two small tables of about ``sqrt(seq)`` rows, in one vectorised product) and rounded once to
-the precision of ``x``. ``x`` is then rotated in cache-sized row chunks with one complex multiply
-(interleaved) or three real ones (half), so it is read once and the result written once. Angle
-addition is used only when the positions are an exact arithmetic progression (integers, or dyadic
-steps such as the 0.25 of 4x position interpolation); otherwise cos/sin are evaluated directly.
+from two small tables of about ``sqrt(seq)`` rows, in vectorised products) and rounded once to
+the precision of ``x``. ``x`` is rotated in chunks of about 2 MiB of sequence rows: a chunk's rows
+of the table are built just before it is checked for NaN/infinity and rotated with one complex
+multiply (interleaved) or three real ones (half), so x is read from memory once, the result
+written once, and the table never leaves the cache. Angle addition is used only when the positions
+are an exact arithmetic progression (integers, or dyadic steps such as the 0.25 of 4x position
+interpolation); otherwise cos/sin are evaluated directly.
 
 Large inputs are split by sequence position between threads, one per available core (numpy
 releases the GIL in its loops); each thread builds its own rows of the table and rotates them.
@@ -54,7 +56,7 @@ _COMPLEX_OF = {
     np.dtype(np.float32): np.dtype(np.complex64),
     np.dtype(np.float64): np.dtype(np.complex128),
 }
-_CHUNK_ELEMENTS = 1 << 17  # ~512 KiB of float32 per chunk: stays in L2 while it is rotated
+_CHUNK_BYTES = 1 << 21  # x is rotated in chunks of about this size (with their rows of the table)
 _THREAD_ELEMENTS = 1 << 20  # each extra thread needs this many elements of x to pay for itself
 _EXACT_LIMIT = 2.0**53  # integers below this are exact in float64
 _VELTKAMP = 134217729.0  # 2**27 + 1: splits a float64 into two 26-bit halves
@@ -163,12 +165,13 @@ def _thread_count(threads: Any, size: int) -> int:
 def _raise_if_not_finite(chunk: np.ndarray) -> None:
     """Raise if ``chunk`` holds NaN or infinity.
 
-    One sum over the in-cache chunk: any NaN or infinity makes it non-finite. ``np.einsum``
-    sums without a floating-point warning when finite values overflow, and without BLAS (whose
-    own threads would compete with ours). Only a non-finite sum runs the exact element-wise
-    test, so an overflow of finite values raises nothing.
+    One sum over the chunk, which is then rotated while still in cache: any NaN or infinity
+    makes it non-finite. ``np.add.reduce`` releases the GIL (the other threads go on) and an
+    overflow of finite values is silenced; only a non-finite sum runs the exact element-wise
+    test, so such an overflow raises nothing.
     """
-    total = np.einsum(chunk, range(chunk.ndim), ())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(chunk, axis=None)
     if not math.isfinite(total) and not np.isfinite(chunk).all():
         raise ValueError("x contains NaN or infinity; RoPE needs finite inputs")
 
@@ -229,19 +232,24 @@ def apply_rope(
     if arr.size == 0:
         return np.array(arr, dtype=out_dtype, copy=True)
     table_rows = _table_maker(pos, theta, _COMPLEX_OF[work])
-    rows = max(1, _CHUNK_ELEMENTS // (arr.size // pos.shape[0]))  # sequence rows per chunk
+    rows = max(1, _CHUNK_BYTES // (work.itemsize * (arr.size // pos.shape[0])))  # rows per chunk
     if layout == "interleaved":
-        rotate = _rotate_interleaved
         if arr.dtype == work and arr.flags.c_contiguous:
             src, out = arr, np.empty(arr.shape, dtype=work)
         else:  # strided, non-native or float16: one contiguous working copy, rotated in place
             src = out = np.array(arr, dtype=work, order="C", copy=True)
     else:
-        rotate = _rotate_half
         src, out = (arr if arr.dtype == work else arr.astype(work)), np.empty(arr.shape, work)
+    rotator = _rotate_interleaved if layout == "interleaved" else _rotate_half
 
     def job(start: int, stop: int) -> None:
-        rotate(src[..., start:stop, :], out[..., start:stop, :], table_rows(start, stop), rows)
+        rotate = rotator(src.shape[:-2], min(rows, stop - start), dim, work)
+        table = np.empty((min(rows, stop - start), dim // 2), dtype=_COMPLEX_OF[work])
+        for first in range(start, stop, rows):
+            last = min(stop, first + rows)
+            block, target = src[..., first:last, :], out[..., first:last, :]
+            _raise_if_not_finite(block)
+            rotate(block, target, table_rows(first, last, table))  # the table rows stay in cache
 
     _in_threads(job, _spans(pos.shape[0], workers))
     return out if out.dtype == out_dtype else out.astype(out_dtype)
@@ -287,43 +295,48 @@ def _in_threads(job: Callable[[int, int], None], spans: list[tuple[int, int]]) -
             del first
 
 
-# --- Rotation loops (one span of positions; ``table`` holds its rows) ----------------------------
-def _rotate_interleaved(src: np.ndarray, out: np.ndarray, table: np.ndarray, rows: int) -> None:
+# --- Rotation of one chunk ----------------------------------------------------------------------
+# A rotator is made once per thread with scratch space for ``rows`` sequence rows; it is then
+# called as ``rotate(block, target, table)`` on every chunk of that thread (at most ``rows`` rows
+# of x, the matching rows of the output, and their rows of e^{1j*p*theta}).
+Rotate = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def _rotate_interleaved(batch: tuple[int, ...], rows: int, dim: int, work: np.dtype) -> Rotate:
     """Interleaved layout: view each pair ``(2i, 2i+1)`` as one complex number and multiply."""
-    ctype = table.dtype
-    z_src, z_out = src.view(ctype), out.view(ctype)
-    for start in range(0, src.shape[-2], rows):
-        rows_here = slice(start, start + rows)
-        _raise_if_not_finite(src[..., rows_here, :])
-        np.multiply(z_src[..., rows_here, :], table[rows_here], out=z_out[..., rows_here, :])
+    ctype = _COMPLEX_OF[work]
+
+    def rotate(block: np.ndarray, target: np.ndarray, table: np.ndarray) -> None:
+        np.multiply(block.view(ctype), table, out=target.view(ctype))
+
+    return rotate
 
 
-def _rotate_half(src: np.ndarray, out: np.ndarray, table: np.ndarray, rows: int) -> None:
+def _rotate_half(batch: tuple[int, ...], rows: int, dim: int, work: np.dtype) -> Rotate:
     """Half layout, pairs ``(i, i + d/2)``. With ``x = [x1, x2]`` (halves along the last axis)::
 
         out = x * [cos, cos] + [x2, x1] * [-sin, sin]
 
     The first product runs over whole rows; only the second one works on half rows.
     """
-    dim, work = src.shape[-1], src.dtype
     half = dim // 2
-    cos_full = np.empty((rows, dim), dtype=work)
+    cos_full = np.empty((rows, 2, half), dtype=work)
     sin_signed = np.empty((rows, 2, half), dtype=work)
-    product = np.empty((*src.shape[:-2], rows, dim), dtype=work)
-    swapped_shape = (*src.shape[:-2], -1, 2, half)
-    for start in range(0, src.shape[-2], rows):
-        chunk = table[start : start + rows]
-        n = chunk.shape[0]
-        block, target = src[..., start : start + n, :], out[..., start : start + n, :]
-        _raise_if_not_finite(block)
-        cos, sin, cos_part = cos_full[:n], sin_signed[:n], product[..., :n, :]
-        np.copyto(cos[:, :half], chunk.real)
-        np.copyto(cos[:, half:], chunk.real)
-        np.copyto(sin[:, 1], chunk.imag)
+    product = np.empty((*batch, rows, dim), dtype=work)
+
+    def rotate(block: np.ndarray, target: np.ndarray, table: np.ndarray) -> None:
+        n = table.shape[0]
+        cos, sin = cos_full[:n], sin_signed[:n]
+        np.copyto(cos[:, 0], table.real)
+        np.copyto(cos[:, 1], table.real)
+        np.copyto(sin[:, 1], table.imag)
         np.negative(sin[:, 1], out=sin[:, 0])
-        swapped = block.reshape(swapped_shape)[..., ::-1, :]  # [x2, x1] (a copy if strided)
-        np.multiply(swapped, sin, out=target.reshape(swapped_shape))
-        target += np.multiply(block, cos, out=cos_part)
+        pairs = (*block.shape[:-1], 2, half)
+        swapped = block.reshape(pairs)[..., ::-1, :]  # [x2, x1] (a copy if strided)
+        np.multiply(swapped, sin, out=target.reshape(pairs))
+        target += np.multiply(block, cos.reshape(n, dim), out=product[..., :n, :])
+
+    return rotate
 
 
 # --- Tables of e^{1j*p*theta} ---------------------------------------------------------------------
@@ -379,24 +392,24 @@ def _exact_progression(positions: NDArray[np.float64]) -> tuple[float, float] | 
 
 def _table_maker(
     positions: NDArray[np.float64], theta: NDArray[np.float64], dtype: np.dtype
-) -> Callable[[int, int], np.ndarray]:
-    """``rows(start, stop)``: rows ``start:stop`` of the ``(seq, d/2)`` table
+) -> Callable[..., np.ndarray]:
+    """``rows(start, stop, out=None)``: rows ``start:stop`` of the ``(seq, d/2)`` table
     ``e^{1j*positions[:, None]*theta}``, computed in float64 and rounded once to ``dtype``
-    (complex64 or complex128).
+    (complex64 or complex128), written into ``out[:stop - start]`` if it is given.
 
     For an exact arithmetic progression ``p_k = p0 + k*step`` and ``k = q*B + r``:
     ``e^{1j*p_k*theta} = e^{1j*(q*B*step)*theta} * e^{1j*(p0 + r*step)*theta}``, both factors
-    from small exact-angle tables of ``B = ceil(sqrt(seq))`` rows, multiplied in one vectorised
-    call. Otherwise cos/sin are evaluated directly. Either way an entry does not depend on which
-    rows are asked for.
+    from small exact-angle tables of ``B = ceil(sqrt(seq))`` rows, multiplied in at most three
+    vectorised calls (a partial block, whole blocks, a partial block). Otherwise cos/sin are
+    evaluated directly. Either way an entry does not depend on which rows are asked for.
     """
     n, h = positions.shape[0], theta.shape[0]
     progression = _exact_progression(positions) if n else None
     if progression is None:
 
-        def direct(start: int, stop: int) -> np.ndarray:
+        def direct(start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+            table = _rows_of(out, stop - start, h, dtype)
             angles = np.multiply.outer(positions[start:stop], theta)
-            table = np.empty((stop - start, h), dtype=dtype)
             np.copyto(table.real, np.cos(angles), casting="same_kind")
             np.copyto(table.imag, np.sin(angles, out=angles), casting="same_kind")
             return table
@@ -407,14 +420,27 @@ def _table_maker(
     low = _cis_exact_angle(p0 + np.arange(block, dtype=np.float64) * step, theta)
     high = _cis_exact_angle(np.arange(0, n, block, dtype=np.float64) * step, theta)
 
-    def added(start: int, stop: int) -> np.ndarray:
-        first, last = start // block, -(-stop // block)
-        table = np.empty((last - first, block, h), dtype=dtype)
-        np.multiply(high[first:last, None, :], low, out=table, casting="same_kind")  # rounded
-        skip = start - first * block
-        return table.reshape(-1, h)[skip : skip + stop - start]
+    def added(start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        table = _rows_of(out, stop - start, h, dtype)
+        (q0, r0), (q1, r1) = divmod(start, block), divmod(stop, block)
+        if q0 == q1:  # within one block
+            np.multiply(high[q0], low[r0:r1], out=table, casting="same_kind")
+            return table
+        head = block - r0  # the rest of block q0, then whole blocks, then the start of q1
+        whole = (q1 - q0 - 1) * block
+        np.multiply(high[q0], low[r0:], out=table[:head], casting="same_kind")
+        middle = table[head : head + whole].reshape(-1, block, h)
+        np.multiply(high[q0 + 1 : q1, None, :], low, out=middle, casting="same_kind")
+        if r1:
+            np.multiply(high[q1], low[:r1], out=table[head + whole :], casting="same_kind")
+        return table
 
     return added
+
+
+def _rows_of(out: np.ndarray | None, rows: int, h: int, dtype: np.dtype) -> np.ndarray:
+    """``out[:rows]`` (scratch space that a caller reuses), or a new ``(rows, h)`` array."""
+    return np.empty((rows, h), dtype=dtype) if out is None else out[:rows]
 
 
 def _rotation_table(

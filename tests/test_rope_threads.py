@@ -38,14 +38,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("chunk", [rope._CHUNK_ELEMENTS, 48], ids=["chunks", "tiny chunks"])
+@pytest.mark.parametrize("chunk", [rope._CHUNK_BYTES, 48], ids=["chunks", "tiny chunks"])
 @pytest.mark.parametrize("layout", rope.LAYOUTS)
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_every_thread_count_gives_the_same_bits(case: str, layout: str, chunk: int,
                                                 monkeypatch) -> None:
     """Is the result of 2, 3, 7 and 64 threads identical to one thread's, bit for bit? (With
     tiny chunks, each thread's rows are rotated a few at a time.)"""
-    monkeypatch.setattr(rope, "_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(rope, "_CHUNK_BYTES", chunk)
     x, positions = CASES[case]
     before = x.copy()
     one = apply_rope(x, positions, layout=layout, threads=1)
@@ -67,13 +67,24 @@ def test_spans_cover_the_rows_once(n: int, workers: int, expected: list) -> None
     assert rope._spans(n, workers) == expected
 
 
-@pytest.mark.parametrize("positions", [np.arange(37) * 0.25 + 3, RNG.uniform(-50, 50, 37)],
-                         ids=["angle addition", "direct"])
+@pytest.mark.parametrize("positions", [np.arange(37) * 0.25 + 3, np.arange(36) * 3 - 50.0,
+                                       RNG.uniform(-50, 50, 37)],
+                         ids=["angle addition", "whole blocks", "direct"])
 def test_any_rows_of_the_table_are_those_rows_of_the_whole(positions: np.ndarray) -> None:
+    """Rows asked for alone (in blocks of 7 for 37 positions, 6 for 36) or written into scratch
+    space are bit for bit those rows of the whole table, which matches cos/sin to 1e-14."""
+    n = positions.shape[0]
     rows = rope._table_maker(positions, rope.rope_frequencies(16), np.dtype(np.complex128))
-    whole = rows(0, 37)
-    for start, stop in [(0, 1), (3, 10), (6, 7), (7, 14), (13, 37), (36, 37)]:
+    whole = rows(0, n)
+    angles = np.multiply.outer(positions, rope.rope_frequencies(16))
+    np.testing.assert_allclose(whole, np.cos(angles) + 1j * np.sin(angles), rtol=0, atol=1e-14)
+    scratch = np.full((n, 8), np.nan, dtype=np.complex128)
+    for start, stop in [(0, 1), (3, 10), (6, 7), (7, 14), (13, n), (n - 1, n), (30, n),
+                        (5, 35), (0, n)]:
         assert rows(start, stop).tobytes() == whole[start:stop].tobytes(), (start, stop)
+        filled = rows(start, stop, scratch)
+        assert filled.base is scratch or filled is scratch
+        assert filled.tobytes() == whole[start:stop].tobytes(), (start, stop)
 
 
 def test_an_error_in_another_thread_reaches_the_caller() -> None:
