@@ -1,9 +1,10 @@
 """Honest equivalence: proof first, and 30-digit evaluation at fixed points as a second method.
 
 An answer counts as equal only when it is proven equal, or when it agrees to
-:data:`DIGITS` digits at every sample point.  Any numeric disagreement rejects it, and an
-undecided proof never counts on its own.  Everything here assumes the problem's
-assumptions (b, m, m_l, lam > 0; d even >= 4), which the canonical symbols carry.
+:data:`DIGITS` digits at every sample point and no difference below those digits is found.
+Any numeric disagreement rejects it, and an undecided proof never counts on its own.
+Everything here assumes the problem's assumptions (b, m, m_l, lam > 0; d even >= 4), which the
+canonical symbols carry.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ DIGITS = 30
 """Digits to which values must agree."""
 PROOF_SECONDS = 2.0
 """CPU time allowed for a proof attempt; an unfinished proof is 'undecided', not wrong."""
+DISPROOF_DIGITS = 600
+"""Working precision (digits) up to which a difference below 30 digits is looked for."""
+DISPROOF_POINTS = 3
+"""Sample points at which it is looked for."""
 _EVAL_DIGITS = DIGITS + 15
 _REL = sp.Float(10, _EVAL_DIGITS) ** (2 - DIGITS)
 _ABS = sp.Float(10, _EVAL_DIGITS) ** (-DIGITS - 10)
@@ -37,7 +42,8 @@ class Equivalence(str, Enum):
     PROVEN = "proven"
     """sympy proved them equal, and they agree numerically"""
     NUMERIC = "numeric"
-    """the proof was undecided, but they agree to 30 digits at every sample point"""
+    """the proof was undecided, but they agree to 30 digits at every sample point and no
+    smaller difference was found"""
     DIFFERENT = "different"
     """they disagree numerically somewhere"""
 
@@ -134,9 +140,36 @@ def _cheap_zero(e: sp.Expr) -> bool:
     return sp.cancel(sp.expand(e)) == 0
 
 
+def differ_below_digits(a: sp.Expr, b: sp.Expr, points: Sequence[Point]) -> bool:
+    """True when ``a - b`` is certainly not 0 at one of ``points``, however small it is.
+
+    The points are exact rationals, put in exactly; ``evalf`` in strict mode then vouches for
+    every digit it returns, raising its working precision through cancellation (up to
+    :data:`DISPROOF_DIGITS` digits) and giving up rather than guess. So a difference that the
+    30-digit comparison cannot see (``+ 10**-40``, ``*(1 + exp(-1000*d))``) shows here, while a
+    true identity (``sin(d)**2 + cos(d)**2 - 1``) never yields a vouched-for non-zero digit.
+    Only transformations valid for every value are used (no ``force``)."""
+    diff = a - b
+    for form in (diff, sp.expand(diff)):
+        for point in points:
+            exact = form.xreplace(dict(point))
+            if exact.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
+                continue
+            try:
+                value = exact.evalf(15, strict=True, maxn=DISPROOF_DIGITS)
+            except (PrecisionExhausted, ValueError, TypeError, ZeroDivisionError,
+                    ArithmeticError, MemoryError, RecursionError):
+                continue
+            if value.is_number and value.is_zero is False and value.is_finite:
+                return True
+    return False
+
+
 def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
-    """Compare by numbers (any disagreement rejects), then try to prove."""
-    if not agree(values(student, item_id), values(reference, item_id)):
+    """Compare by numbers (any disagreement rejects), then try to prove; when no proof comes,
+    look for a difference below the 30 digits (any rejects)."""
+    mine, theirs = values(student, item_id), values(reference, item_id)
+    if not agree(mine, theirs):
         return Equivalence.DIFFERENT
     if student == reference:  # the same tree: proven without a process for the proof
         return Equivalence.PROVEN
@@ -144,7 +177,15 @@ def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
         proven = call_with_timeout(prove_equal, student, reference, seconds=PROOF_SECONDS)
     except (CheckTimeout, CheckCrashed, RuntimeError):
         proven = None
-    return Equivalence.PROVEN if proven else Equivalence.NUMERIC
+    if proven:
+        return Equivalence.PROVEN
+    points = [p for p, v in zip(sample_points(item_id), mine) if v is not None][:DISPROOF_POINTS]
+    try:
+        differs = call_with_timeout(differ_below_digits, student, reference, points,
+                                    seconds=PROOF_SECONDS)
+    except (CheckTimeout, CheckCrashed, RuntimeError):
+        differs = False
+    return Equivalence.DIFFERENT if differs else Equivalence.NUMERIC
 
 
 def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,

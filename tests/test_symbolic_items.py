@@ -203,3 +203,41 @@ def test_step_message_names_the_step_still_to_do() -> None:
     j = judge(REGISTRY["step_cancel_b"], capture_value(eq))
     assert (j.fraction, j.tag) == (0.5, "step_form")
     assert "cancel b**e" in j.message and "split" not in j.message
+
+
+@pytest.mark.parametrize(("item", "text"), [
+    ("lam_solution", "(m/m_l)**(d/(d-2)) + 10**(-40)"),
+    ("lam_solution", "(m/m_l)**(d/(d-2))*(1 + exp(-1000*d))"),
+    ("theta_i", "b**(-2*i/d) + 10**(-50)"),
+])
+def test_a_difference_below_30_digits_is_still_wrong(item: str, text: str) -> None:
+    """Does an answer that agrees to 30 digits everywhere but is not equal earn nothing?"""
+    j = judge(REGISTRY[item], TextAnswer(text))
+    assert (j.fraction, j.tag, j.verdict) == (0, "wrong_expression", Verdict.INCORRECT)
+
+
+@pytest.mark.parametrize(("item", "text"), [
+    ("lam_solution", "(m/m_l)**(d/(d-2))*(sin(d)**2 + cos(d)**2)"),
+    ("lam_solution", "(m/m_l)**(d/(d-2)) + sin(m)**2 + cos(m)**2 - 1"),
+    ("lam_solution", "(m/m_l)**(d/(d-2))*(-1)**d*cos(2*pi*d)"),
+    ("lam_solution", "(m/m_l)**(d/(d-2))*(1 + 10**(-40)*(sin(d)**2 + cos(d)**2 - 1))"),
+    ("theta_i", "b**(-2*i/d)*(sin(i)**2 + cos(i)**2)"),
+])
+def test_an_identity_in_disguise_is_still_right(item: str, text: str) -> None:
+    j = judge(REGISTRY[item], TextAnswer(text))
+    assert (j.fraction, j.tag) == (1, "ok"), j.message
+
+
+def test_the_difference_search_vouches_only_for_real_digits() -> None:
+    """``differ_below_digits`` on exact points: certain non-zero differences are found, true
+    identities whose evaluation cancels (no digit can be vouched for) are not."""
+    from grader.domain import sample_points
+    from grader.equivalence import differ_below_digits
+
+    points = sample_points("lam_solution")[:3]
+    ref = (m / m_l) ** (d / (d - 2))
+    assert differ_below_digits(ref + sp.Rational(1, 10**40), ref, points)
+    assert differ_below_digits(ref * (1 + sp.exp(-1000 * d)), ref, points)
+    assert not differ_below_digits(ref * (sp.sin(d) ** 2 + sp.cos(d) ** 2), ref, points)
+    assert not differ_below_digits(sp.log(m * m_l) - sp.log(m), sp.log(m_l), points)
+    assert not differ_below_digits(sp.sqrt(d - 1) ** 2, d - 1, points)
