@@ -17,9 +17,10 @@ output shows exactly the slip found upstream: it matches the mutant of the same 
 built on the slipped frequencies (:data:`grader.mutants.FREQUENCY_SLIPS`).
 
 No credit is carried from an upstream answer that makes the later steps easier than the
-key's: an expression upstream must depend on every symbol the key's does (it may keep one
-more: a step that left b in), and the carried reference of an expression item on the same
-symbols as the key's (a lambda without d makes ``dlam_dd`` 0, which shows nothing).
+key's: an expression upstream must depend on every symbol the key's does, in value and not
+only in writing (it may keep one more: a step that left b in), and the carried reference of
+an expression item on the same symbols as the key's (a lambda without d makes ``dlam_dd`` 0,
+which shows nothing).
 
 An answer that follows the student's own upstream only partly (a step in another form) keeps
 that judgement, scaled by the credit, when it is worth more than the key's.
@@ -34,7 +35,7 @@ from typing import Any
 import sympy as sp
 
 from grader import payload as P
-from grader.equivalence import rationalise
+from grader.equivalence import drop_unused, rationalise
 from grader.items import REGISTRY, Item
 from grader.kernels import KernelCheck
 from grader.limits import run_each
@@ -74,7 +75,7 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
         return None
     for up_id, value in zip(item.upstreams, upstreams, strict=True):
         key = getattr(REGISTRY[up_id].check, "reference", None)
-        if isinstance(key, sp.Basic) and not value.free_symbols >= key.free_symbols:
+        if isinstance(key, sp.Basic) and not _depends_on(value, key.free_symbols, up_id):
             return None  # not an attempt at the upstream item (a lambda without d, a number)
     if isinstance(item.check, EquationCheck):  # the derivation continued from the student's
         fields = item.carry(*upstreams)
@@ -95,6 +96,17 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
             return None  # the slip removed what this step works on
         reference = rationalise(reference)  # a float pi carried: as the answer's is read
     return dataclasses.replace(item.check, reference=reference, catalogue=())
+
+
+def _depends_on(value: sp.Basic, symbols: set[sp.Basic], item_id: str) -> bool:
+    """Does ``value`` (an expression or an equation) vary with each of ``symbols``? Written
+    in (``m/m_l*(sin(d)**2 + cos(d)**2)`` has d) is not enough: its values must move."""
+    if not value.free_symbols >= symbols:
+        return False
+    expr = value.lhs - value.rhs if isinstance(value, sp.Equality) else value
+    if not isinstance(expr, sp.Expr):
+        return True
+    return all(drop_unused(expr, s, item_id) is None for s in symbols if isinstance(s, sp.Symbol))
 
 
 def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer | None],

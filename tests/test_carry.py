@@ -110,6 +110,16 @@ def test_no_credit_is_carried_from_a_slip_that_removes_the_work() -> None:
     assert got["rel_error"] == (0.0, "wrong_expression")
 
 
+def test_a_symbol_written_in_but_without_effect_carries_nothing() -> None:
+    """m/m_l*(sin(d)**2 + cos(d)**2) has d in it but does not vary with d: it is PI's factor
+    (tagged as such), and its derivative 0 earns nothing."""
+    disguised = m / m_l * (sp.sin(d) ** 2 + sp.cos(d) ** 2)
+    got = _scores({"lam_solution": disguised, "dlam_dd": sp.Integer(0),
+                   "rel_error": sp.Integer(0)})
+    assert got == {"lam_solution": (0.0, "pi_factor"), "dlam_dd": (0.0, "wrong_expression"),
+                   "rel_error": (0.0, "wrong_expression")}
+
+
 @pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])
 def test_follow_through_credit_is_configurable(credit: float, verdict: Verdict) -> None:
     results = scoring.score_cells([_cell("lam_solution", SLIP),
