@@ -246,11 +246,21 @@ _PROBE_A, _PROBE_B = sp.Rational(7, 3), sp.Rational(11, 5)
 def drop_unused(expr: sp.Expr, symbol: sp.Symbol, item_id: str) -> sp.Expr | None:
     """``expr`` with ``symbol`` given a fixed value when its value does not depend on it
     (``exp(log(b**e*m/m_l)/e)/b``: b cancels only through exp and log, which no
-    simplification undoes); None when it does depend on it."""
-    at_a, at_b = expr.subs(symbol, _PROBE_A), expr.subs(symbol, _PROBE_B)
-    if agree(values(at_a, item_id), values(at_b, item_id)):
-        return at_a
-    return None
+    simplification undoes); None when it does depend on it.
+
+    The symbol is moved inside its own domain: at each sample point it takes the next
+    point's value while the others stay, so ``(m/m_l)**(d/2)`` is not mistaken for
+    constant where a value far from the domain (m = 7/3 beside m_l = 5000) makes it tiny.
+    A symbol outside the problem's (no domain) is tried at two fixed values."""
+    points = sample_points(item_id)
+    if not points or symbol not in points[0]:
+        at_a, at_b = expr.subs(symbol, _PROBE_A), expr.subs(symbol, _PROBE_B)
+        return at_a if agree(values(at_a, item_id), values(at_b, item_id)) else None
+    moved = points[1:] + points[:1]
+    for p, q in zip(points, moved, strict=True):
+        if not close(value_at(expr, p), value_at(expr, {**p, symbol: q[symbol]})):
+            return None
+    return expr.subs(symbol, points[0][symbol])
 
 
 def exact_pi(expr: sp.Basic) -> sp.Basic | None:

@@ -120,6 +120,20 @@ def test_a_symbol_written_in_but_without_effect_carries_nothing() -> None:
                    "rel_error": (0.0, "wrong_expression")}
 
 
+def test_an_upstream_whose_values_dwarf_a_symbol_still_carries() -> None:
+    """(m/m_l)**(d/2) makes rel_error huge; its values depend on m only through a power
+    that, at m far from its domain, vanishes. The dependence is looked for inside the
+    domain, so values computed from it earn their point (a regression: m looked unused)."""
+    lam_slip = (m / m_l) ** (d / 2)
+    rel = sp.simplify((lam_slip - m / m_l) / (m / m_l))
+    values = [float(rel.subs({m: r * m_l, d: 128})) for r in (2, 4, 8, 32)]
+    got = _scores({"lam_solution": lam_slip, "rel_error": rel, "rel_error_values": values,
+                   "colleague_claim": False})
+    assert got["rel_error_values"] == (1.0, "carried_over")
+    assert got["colleague_claim"] == (1.0, "ok")  # False is also the key's verdict
+    assert got["lam_solution"][0] == 0.0
+
+
 @pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])
 def test_follow_through_credit_is_configurable(credit: float, verdict: Verdict) -> None:
     results = scoring.score_cells([_cell("lam_solution", SLIP),
