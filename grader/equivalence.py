@@ -179,19 +179,29 @@ def compare(student: sp.Expr, reference: sp.Expr, item_id: str) -> Equivalence:
         proven = None
     if proven:
         return Equivalence.PROVEN
-    points = [p for p, v in zip(sample_points(item_id), mine) if v is not None][:DISPROOF_POINTS]
+    points = [p for p, v in zip(sample_points(item_id), mine) if v is not None]
+    return Equivalence.DIFFERENT if certainly_differ(student, reference, points) \
+        else Equivalence.NUMERIC
+
+
+def certainly_differ(a: sp.Expr, b: sp.Expr, points: Sequence[Point]) -> bool:
+    """:func:`differ_below_digits` at the first :data:`DISPROOF_POINTS` of ``points``, in a
+    time-limited child; False (no disproof) when it runs out of time or crashes."""
+    if a == b:
+        return False
     try:
-        differs = call_with_timeout(differ_below_digits, student, reference, points,
-                                    seconds=PROOF_SECONDS)
+        return bool(call_with_timeout(differ_below_digits, a, b,
+                                      list(points)[:DISPROOF_POINTS], seconds=PROOF_SECONDS))
     except (CheckTimeout, CheckCrashed, RuntimeError):
-        differs = False
-    return Equivalence.DIFFERENT if differs else Equivalence.NUMERIC
+        return False
 
 
 def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
-                        allow_factor: bool = True) -> bool:
+                        allow_factor: bool = True, strict: bool = False) -> bool:
     """Do the sides of ``eq`` match those of ``ref``, in either orientation, up to one
-    common non-zero numeric factor (exactly 1 unless ``allow_factor``)?"""
+    common non-zero numeric factor (exactly 1 unless ``allow_factor``)?  ``strict`` also
+    looks for a difference below the 30 digits (as :func:`compare` does without a proof):
+    for the key, not for naming a slip."""
     ref_l, ref_r = values(ref.lhs, item_id), values(ref.rhs, item_id)
     for lhs, rhs in ((eq.lhs, eq.rhs), (eq.rhs, eq.lhs)):
         ratios_l = [_ratio(x, y) for x, y in zip(values(lhs, item_id), ref_l)]
@@ -202,6 +212,13 @@ def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
         if not allow_factor and not close(k, sp.Float(1, _EVAL_DIGITS)):
             continue
         if all(close(x, k) for x in ratios_l) and all(close(x, k) for x in ratios_r):
+            if not strict:
+                return True
+            # below the 30 digits: lhs/ref.lhs = rhs/ref.rhs exactly, and k = 1 exactly
+            points = [p for p, x in zip(sample_points(item_id), ratios_l) if x is not None]
+            if certainly_differ(lhs * ref.rhs, rhs * ref.lhs, points) or (
+                    not allow_factor and certainly_differ(lhs, ref.lhs, points)):
+                continue
             return True
     return False
 
@@ -213,11 +230,11 @@ def _ratio(va: Value, vb: Value) -> Value:
 
 
 def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id: str,
-                 where_defined: bool = False) -> bool:
+                 where_defined: bool = False, strict: bool = False) -> bool:
     """Does ``symbol = solution`` satisfy ``eq`` at every point, without ``eq`` being an
     identity (true for every value of ``symbol``)?  With ``where_defined``, points where the
     solution or a side has no value (d = 4 in ``(m/m_l)**(d/(d-4))``) are skipped, as long as
-    most points remain."""
+    most points remain.  ``strict`` also looks for a residual below the 30 digits."""
     points = sample_points(item_id)
     needed = len(points) // 2 + 1  # most points must be defined
     if where_defined:  # the solution is the grader's own: its values are cached
@@ -237,7 +254,10 @@ def satisfied_by(eq: sp.Equality, symbol: sp.Symbol, solution: sp.Expr, item_id:
             defined += 1
         return defined >= needed
 
-    return sides_agree(solution) and not sides_agree(sp.Rational(137, 100) * solution)
+    if not sides_agree(solution) or sides_agree(sp.Rational(137, 100) * solution):
+        return False
+    return not (strict and certainly_differ(eq.lhs.subs(symbol, solution),
+                                            eq.rhs.subs(symbol, solution), points))
 
 
 _PROBE_A, _PROBE_B = sp.Rational(7, 3), sp.Rational(11, 5)

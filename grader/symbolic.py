@@ -220,7 +220,8 @@ class EquationCheck:
         return judgement
 
     def _judge_equation(self, eq: sp.Equality, item_id: str) -> Judgement:
-        if eqv.same_up_to_constant(eq, self.reference, item_id, self.allow_factor):
+        if eqv.same_up_to_constant(eq, self.reference, item_id, self.allow_factor,
+                                   strict=True):
             if self.form is not None and not self.form.done(eq):
                 return Judgement(self.partial, Verdict.PARTIAL, "step_form", self.form.message)
             return correct()
@@ -231,7 +232,7 @@ class EquationCheck:
             return (self.no_lambda or Misconception(
                 "no_lambda", "Your equation does not contain lam, so it cannot determine it."
             )).judgement()
-        if eqv.satisfied_by(eq, LAM, self.solution, item_id):
+        if eqv.satisfied_by(eq, LAM, self.solution, item_id, strict=True):
             return Judgement(self.partial, Verdict.PARTIAL, "step_form", self._step_message(eq,
                              item_id))
         return self._wrong_lambda(eq, item_id)

@@ -241,3 +241,23 @@ def test_the_difference_search_vouches_only_for_real_digits() -> None:
     assert not differ_below_digits(ref * (sp.sin(d) ** 2 + sp.cos(d) ** 2), ref, points)
     assert not differ_below_digits(sp.log(m * m_l) - sp.log(m), sp.log(m_l), points)
     assert not differ_below_digits(sp.sqrt(d - 1) ** 2, d - 1, points)
+
+
+@pytest.mark.parametrize(("item", "text", "expected"), [
+    ("step_cancel_b", "Eq(lam**((d-2)/d), m/m_l + 10**(-40))", (0, "wrong_equation")),
+    ("step_cancel_b", "Eq(lam**((d-2)/d)*(1 + exp(-1000*d)), m/m_l)", (0, "wrong_equation")),
+    ("matching_eq", "Eq(2*pi*(lam*b)**((d-2)/d), 2*pi*m/m_l*b**((d-2)/d) + 10**(-40))",
+     (0, "wrong_equation")),
+    # a lam off by 10**-40 does not solve the step: no credit for "right, another form"
+    ("step_cancel_b", "Eq(lam, (m/m_l)**(d/(d-2)) + 10**(-40))", (0, "wrong_equation")),
+    ("step_cancel_b", "Eq(lam, (m/m_l)**(d/(d-2)))", (0.5, "step_form")),
+    ("step_cancel_b", "Eq(m/m_l, lam**((d-2)/d))", (1, "ok")),
+    ("step_cancel_b", "Eq(lam**((d-2)/d)*(sin(d)**2 + cos(d)**2), m/m_l)", (1, "ok")),
+    ("matching_eq", "Eq((lam*b)**((d-2)/d), m/m_l*b**((d-2)/d))", (1, "ok")),
+])
+def test_an_equation_off_below_30_digits_is_wrong(item: str, text: str,
+                                                   expected: tuple[float, str]) -> None:
+    """Equations get the same search for a difference below the 30 digits as expressions:
+    for the key and for the lam it gives, both up to the factor the step allows."""
+    j = judge(REGISTRY[item], TextAnswer(text))
+    assert (j.fraction, j.tag) == expected, j.message
