@@ -41,7 +41,14 @@ from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
-from grader.symbolic import ChoiceCheck, EquationCheck, ExprCheck, NumberCheck, to_sympy
+from grader.symbolic import (
+    FLOAT_PI_TAG,
+    ChoiceCheck,
+    EquationCheck,
+    ExprCheck,
+    NumberCheck,
+    to_sympy,
+)
 
 TAG = "carried_over"
 """The tag of an answer credited by follow-through."""
@@ -166,6 +173,18 @@ def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str
                      "answer should follow.", detail=detail)
 
 
+def _past_refusal(item_id: str, wrong: Sequence[str],
+                  answers: Mapping[str, tuple[P.Answer, Judgement]],
+                  kept: Mapping[str, Sequence[str]]) -> bool:
+    """For an item that carries only up to a refusal: does a wrong upstream it follows rest
+    on a wrong answer that was not carried (so its own carry was refused)?"""
+    if not REGISTRY[item_id].carry_not_past_refusal:
+        return False
+    return any(u not in kept and any(answers[w][1].fraction < 1 and w not in kept
+                                     for w in REGISTRY[u].upstreams if w in answers)
+               for u in wrong)
+
+
 def _names(ids: Sequence[str]) -> str:
     """The items' student-facing names, joined with "and"."""
     return " and ".join(REGISTRY[u].name for u in ids)
@@ -240,7 +259,35 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
             if carried.fraction >= 1 or carried.fraction > answers[item.id][1].fraction:
                 used[item.id], judged[item.id] = ups_used, carried
     decided = _decide(answers, used, judged, credit)
-    return {**_noted(answers, decided), **decided}
+    decided = {**_noted(answers, decided), **decided}
+    return {**decided, **_float_pi_once(answers, decided, used)}
+
+
+def _float_pi_once(answers: Mapping[str, tuple[P.Answer, Judgement]],
+                   decided: Mapping[str, Judgement], used: Mapping[str, Sequence[str]]
+                   ) -> dict[str, Judgement]:
+    """Answers whose only fault is a float pi that came from an upstream answer with one
+    (period_i's ``2*np.pi``, in every step after it): right, the float charged once, where it
+    entered (a float pi typed in again is part of the same slip); and an answer carried only
+    from such answers is simply right too."""
+    entered = {i for i, (_, j) in answers.items() if j.tag == FLOAT_PI_TAG}
+    once: dict[str, Judgement] = {}
+    for item_id in REGISTRY:
+        if item_id not in answers:
+            continue
+        final = decided.get(item_id, answers[item_id][1])
+        ups = [u for u in REGISTRY[item_id].upstreams if u in entered]
+        if final.tag == FLOAT_PI_TAG and ups:
+            once[item_id] = Judgement(
+                1.0, Verdict.CORRECT, "ok", f"Right. Its pi is a float, which comes from your "
+                f"{_names(ups)}: that is charged once, there.", detail="float pi charged upstream")
+        elif final.tag == TAG and used.get(item_id) and all(
+                u in once for u in used[item_id] if answers[u][1].fraction < 1):
+            once[item_id] = Judgement(
+                1.0, Verdict.CORRECT, "ok", f"Right (worked from your {_names(used[item_id])}; "
+                "the float pi in it is charged once, where it entered).",
+                detail=f"{final.detail}; float pi charged upstream")
+    return once
 
 
 def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
@@ -281,6 +328,10 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
             own = judged[item_id]
             other[item_id] = (correct("Correct (worked from your own earlier equation).")
                               if own.fraction >= 1 else own)
+        elif _past_refusal(item_id, wrong, answers, kept):
+            other[item_id] = dataclasses.replace(answers[item_id][1], message=(
+                f"{answers[item_id][1].message} Your {_names(wrong)} rests on earlier answers "
+                "that are not right, and nothing can be decided from it: fix those first."))
         elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
         else:

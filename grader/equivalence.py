@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
@@ -49,9 +50,34 @@ class Equivalence(str, Enum):
 
 
 def rationalise(expr: sp.Basic) -> sp.Basic:
-    """Replace each Float by the rational of its printed decimal (0.5 -> 1/2, 0.1 -> 1/10)."""
-    floats = {f: sp.Rational(str(f)) for f in expr.atoms(sp.Float)}
+    """Replace each Float by the rational it stands for (:func:`rational_of`)."""
+    floats = {f: rational_of(f) for f in expr.atoms(sp.Float)}
     return expr.xreplace(floats) if floats else expr
+
+
+_TYPED_DIGITS = 12
+"""A float printed with at most this many significant digits is read as typed (0.1, 4.089)."""
+_SNAP_DENOMINATOR = 10**6
+_SNAP_RTOL = 1e-13
+"""Float arithmetic's rounding, a few units in the last place of a float64, snapped away."""
+
+
+def rational_of(f: sp.Float) -> sp.Rational:
+    """The rational a Float stands for: its printed decimal when that is short, as typed
+    (0.5 -> 1/2, 0.1 -> 1/10); else the simplest fraction (denominator up to a million)
+    within rounding of it, as float arithmetic leaves one (``2.0/3`` -> 2/3, and
+    0.9999999999999993 and 1.0000000000000007 both -> 1); else the printed decimal."""
+    printed = str(f)
+    digits = printed.lstrip("-").split("e")[0].replace(".", "").strip("0")
+    decimal = sp.Rational(printed)
+    if len(digits) <= _TYPED_DIGITS:
+        return decimal
+    p, q = sp.Rational(f).as_numer_denom()
+    exact = Fraction(int(p), int(q))
+    near = exact.limit_denominator(_SNAP_DENOMINATOR)
+    if abs(near - exact) <= _SNAP_RTOL * abs(exact):
+        return sp.Rational(near.numerator, near.denominator)
+    return decimal
 
 
 def value_at(expr: sp.Expr, point: Point) -> Value:

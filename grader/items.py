@@ -74,6 +74,10 @@ class Item:
     carry_only_carried: bool = False
     """carry only from wrong upstream answers that were themselves carried: the slip happened
     before them (lam_solution: a lam typed into step_cancel_b earns nothing)"""
+    carry_not_past_refusal: bool = False
+    """carry from a wrong upstream answer unless it rests on a wrong answer that was not
+    carried (colleague_claim: the zero errors that lam = m/m_l gives decide nothing, while
+    the student's own miscalculated errors do)"""
 
     @property
     def upstreams(self) -> tuple[str, ...]:
@@ -309,7 +313,7 @@ _DERIVE = (
         follows="rel_error", carry=_rel_error_values),
     Item("colleague_claim", "derive_lambda", "colleague_claim", 1, ChoiceCheck(
         False, "Compare each relative error you computed with 5%.", ), "approximation verdict",
-        follows="rel_error_values", carry=_claim_holds),
+        follows="rel_error_values", carry=_claim_holds, carry_not_past_refusal=True),
     Item("dlam_dd", "derive_lambda", "dlam_dd", 1, ExprCheck(
         D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.", (
             Misconception("wrong_variable", "That is the derivative with respect to m; "

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import probes
+from grader import probes, rebase
 from grader.payload import Answer, CallOutcome, CallsAnswer, TimingAnswer
 from grader.results import Judgement, Verdict, correct, wrong
 from grader.symbolic import Misconception, invalid
@@ -25,6 +25,9 @@ _HALF_RIGHT = {
     "modified_input": "Your function changed its input array in place. Work on a new array and "
                       "leave the caller's data untouched.",
     "wrong_dtype": "keep the input's dtype (compute angles in float64, cast the result back).",
+    "float32_precision": "Your values are float32, right only to float32's 7 digits: compute "
+                         "in float64 (RoPE's angles reach thousands of radians, where float32 "
+                         "is off by about 1e-3).",
 }
 """Problems of a right result, each worth half the points, and what to say about them."""
 
@@ -60,6 +63,26 @@ def _matches(out: np.ndarray | None, ref: np.ndarray) -> bool:
     with np.errstate(all="ignore"):
         return bool(np.allclose(out.astype(np.float64), ref.astype(np.float64), rtol=rtol,
                                 atol=atol))
+
+
+_SEARCH_RTOL = 1e-3
+"""How far below the swapped law's root a loosely stopped search may end."""
+
+
+def _found_on_swapped_law(out: np.ndarray, same: np.ndarray) -> bool:
+    """Could a search on the swapped periods end at ``out``?  The swap raises the base to
+    :data:`rebase.POWER`, so the swapped law's root is ``same**(1/POWER)`` whatever the
+    student's period law (a power of the base); a bracket that misses it ends the search at
+    its edge, between that root and ``same`` (a bracket holds the unswapped root).  A closed
+    form fed the swapped periods lands elsewhere (``lam*b``, say)."""
+    with np.errstate(all="ignore"):
+        r = np.asarray(out, np.float64).ravel()
+        lam = np.asarray(same, np.float64).ravel()
+        if r.shape != lam.shape or not (np.all(np.isfinite(r)) and np.all(lam > 0)):
+            return False
+        root = lam ** (1 / rebase.POWER)
+        lo, hi = np.minimum(root, lam), np.maximum(root, lam)
+        return bool(np.all((r >= lo * (1 - _SEARCH_RTOL)) & (r <= hi * (1 + _SEARCH_RTOL))))
 
 
 def _reference_outputs(fn: Kernel, plan: tuple[probes.Probe, ...]) -> list[np.ndarray | None]:
@@ -130,6 +153,11 @@ class KernelCheck:
         if call.error:
             return ("exception", f"Your function raised {call.error}", 0.0)
         out = call.output
+        if out is None and call.returned_type.startswith("ndarray["):
+            kind = call.returned_type[len("ndarray["):-1]
+            return ("wrong_type", f"Your function returned an array of {kind}; return real "
+                    "numbers" + (" (a complex product goes back to real pairs with "
+                                 ".view(x.dtype))." if "complex" in kind else "."), 0.0)
         if out is None or (call.returned_type in ("list", "tuple") and not self.sequence_ok):
             return ("wrong_type", f"Your function returned a {call.returned_type or 'value'}; "
                     "return a numpy array.", 0.0)
@@ -139,6 +167,9 @@ class KernelCheck:
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(ref)):
             return ("non_finite", "Your output contains NaN or inf.", 0.0)
         if not _matches(out, ref):
+            if out.dtype == np.float32 and ref.dtype == np.float64 and _matches(
+                    out, ref.astype(np.float32)):
+                return ("float32_precision", _HALF_RIGHT["float32_precision"], 0.5)
             return ("wrong_values", self.hint, 0.0)
         if call.input_modified:
             return ("modified_input", _HALF_RIGHT["modified_input"], 0.5)
@@ -181,6 +212,8 @@ class KernelCheck:
                 what = f"it raised {call.error.rstrip(': ')}"
             elif call.output is not None and _matches(call.output, same):
                 what = "it returned the same value"
+            elif call.output is not None and not _found_on_swapped_law(call.output, same):
+                what = "it returned a value that no search on their periods ends at"
             else:
                 continue
             return Judgement(0.5, Verdict.PARTIAL, self.unchanged.tag,

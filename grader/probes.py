@@ -94,6 +94,10 @@ def _rotation_probes() -> tuple[Probe, ...]:
               note="4096 -> 16384, d = 128, NTK-aware base, positions near 16384"),
         Probe((Arr((3, 64), "float32", seed=6), Positions(3, start=4090)),
               note="float32, d = 64, positions near 4096"),
+        # the first probe's shapes, length and first position, another spacing: a table
+        # cached under those (and not the positions themselves) is stale here
+        Probe((Arr((5, 8), seed=1), Positions(5, step=0.5)),
+              note="positions 0, 0.5, ..., 2 after a call with 0..4 (a cached table?)"),
     )
 
 

@@ -56,6 +56,9 @@ class Limits:
     tmp_bytes: int = 256 << 20
     """size of the kernel's private /tmp, a tmpfs: its pages are RAM the address-space cap
     does not count"""
+    shm_bytes: int = 64 << 20
+    """size of the kernel's private /dev/shm (a tmpfs, writable by the kernel): POSIX
+    semaphores and shared memory live there, which ``multiprocessing`` needs for its locks"""
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def bwrap_argv(config: SandboxConfig, workdir: str, runtime: str, command: list[
     unprivileged in a user namespace.  ``scratch`` (a private copy of ``workdir``) is
     mounted at ``workdir``, writable."""
     argv = ["bwrap", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
-            "--size", str(config.limits.tmp_bytes), "--tmpfs", "/tmp"]
+            "--size", str(config.limits.tmp_bytes), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(config.limits.shm_bytes), "--tmpfs", "/dev/shm"]
     parents = {str(p) for path in (*config.read_only, runtime, workdir, CAPTURE_MOUNT)
                for p in Path(path).parents if str(p) not in ("/", "/tmp")}
     for parent in sorted(parents, key=len):  # traversable by the kernel's uid (/root is 0700)
@@ -206,8 +210,10 @@ def _load(config_path: str) -> SandboxConfig:
 def _confine_and_exec(config: SandboxConfig, workdir: str, runtime: str, command: list[str],
                       scratch: str) -> None:
     uid = _prepare_limits([runtime], config.limits)
-    # the sandbox's processes together: memory (its /tmp is RAM too) and process count
-    cgroups.confine(config.limits.memory_bytes + config.limits.tmp_bytes,
+    # the sandbox's processes together: memory (its /tmp and /dev/shm are RAM too) and
+    # process count
+    cgroups.confine(config.limits.memory_bytes + config.limits.tmp_bytes
+                    + config.limits.shm_bytes,
                     config.limits.processes)
     os.execvp("bwrap", bwrap_argv(config, workdir, runtime, command, uid, scratch))
 

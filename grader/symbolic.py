@@ -30,8 +30,10 @@ from solutions.derivation import SYMBOLS
 
 Params = Mapping[str, Any]
 LAM = SYMBOLS["lam"]
-FLOAT_PI = ("Right, except that pi is a float here (np.pi or math.pi), so the answer is no "
-            "longer exact. Use sympy's sp.pi.")
+FLOAT_PI = ("Right, except that pi is a float here, so the answer is no longer exact: np.pi or "
+            "math.pi was used, or a float such as 2.0 made sympy evaluate pi. Use sympy's sp.pi, "
+            "and integers or sp.Rational instead of floats.")
+FLOAT_PI_TAG = "float_pi"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class ExprCheck:
         judgement = self.judge_expr(eqv.rationalise(expr), item_id)
         exact = eqv.exact_pi(expr) if judgement.fraction < 1 else None
         if exact is not None and self.judge_expr(eqv.rationalise(exact), item_id).fraction == 1:
-            return Judgement(0.5, Verdict.PARTIAL, "float_pi", FLOAT_PI)
+            return Judgement(0.5, Verdict.PARTIAL, FLOAT_PI_TAG, FLOAT_PI)
         return judgement
 
     def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:
@@ -216,7 +218,7 @@ class EquationCheck:
         exact = eqv.exact_pi(eq) if judgement.fraction < 1 else None
         if exact is not None and self._judge_equation(eqv.rationalise(exact),
                                                       item_id).fraction == 1:
-            return Judgement(0.5, Verdict.PARTIAL, "float_pi", FLOAT_PI)
+            return Judgement(0.5, Verdict.PARTIAL, FLOAT_PI_TAG, FLOAT_PI)
         return judgement
 
     def _judge_equation(self, eq: sp.Equality, item_id: str) -> Judgement:

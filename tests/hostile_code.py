@@ -236,6 +236,15 @@ for name, path in targets.items():
 _attempt("list project root", lambda: sorted(_os.listdir("@@ROOT@@")))
 _attempt("list submissions", lambda: _os.listdir("@@SUBS@@"))
 _attempt("uid", lambda: (_os.getuid(), _os.geteuid()))
+
+
+def _pool():  # multiprocessing's locks are POSIX semaphores, made in /dev/shm
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        return pool.map(abs, [-1, -2, 3])
+
+
+_attempt("multiprocessing pool", _pool)
 print("@@PROBE@@" + _json.dumps(_probe))
 '''
 
@@ -259,6 +268,15 @@ _attempt("grader pid visible", lambda: _os.path.exists("/proc/@@PID@@"))
 _attempt("internet", lambda: socket.create_connection(("1.1.1.1", 80), timeout=3))
 _attempt("host port", lambda: socket.create_connection(("127.0.0.1", @@PORT@@), timeout=3))
 _attempt("uid", lambda: (_os.getuid(), _os.geteuid()))
+
+
+def _pool():  # multiprocessing's locks are POSIX semaphores, made in /dev/shm
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        return pool.map(abs, [-1, -2, 3])
+
+
+_attempt("multiprocessing pool", _pool)
 print("@@PROBE@@" + _json.dumps(_probe))
 '''
 

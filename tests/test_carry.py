@@ -134,6 +134,57 @@ def test_an_upstream_whose_values_dwarf_a_symbol_still_carries() -> None:
     assert got["lam_solution"][0] == 0.0
 
 
+def test_the_claim_is_not_decided_from_the_zeros_of_pis_factor() -> None:
+    """lam = m/m_l (the misconception the claim is about) makes every relative error 0, and
+    no carry is made from a slip that removes the work: "True" on those zeros earns nothing,
+    and the feedback sends the student to the earlier answers."""
+    got = _scores({"lam_solution": m / m_l, "rel_error": sp.Integer(0),
+                   "rel_error_values": [0.0, 0.0, 0.0, 0.0], "colleague_claim": True})
+    assert got == {"lam_solution": (0.0, "pi_factor"), "rel_error": (0.0, "wrong_expression"),
+                   "rel_error_values": (0.0, "wrong_value"),
+                   "colleague_claim": (0.0, "wrong_choice")}
+
+
+NOTEBOOK_CHAIN = """
+b, m, m_l, lam = sp.symbols("b m m_l lam", positive=True)
+d = sp.Symbol("d", positive=True, even=True)
+i = sp.Symbol("i", integer=True, nonnegative=True)
+theta_i = {theta_i}
+period_i = {period_i}
+p = sp.Symbol("p", positive=True)
+period_with_pi = sp.solve(sp.Eq(p * m_l / m * theta_i, 2 * sp.pi), p)[0]
+pi_stretch = sp.simplify(period_with_pi / period_i)
+i_star = d / 2 - 1
+matching_eq = sp.Eq(period_i.subs({{i: i_star, b: lam * b}}), pi_stretch * period_i.subs(i, i_star))
+new_period = matching_eq.lhs
+step_cancel_2pi = sp.Eq(matching_eq.lhs / (2 * sp.pi), matching_eq.rhs / (2 * sp.pi))
+step_split = sp.Eq(sp.expand_power_base(step_cancel_2pi.lhs), step_cancel_2pi.rhs)
+b_power = step_split.rhs / pi_stretch
+step_cancel_b = sp.Eq(step_split.lhs / b_power, step_split.rhs / b_power)
+lam_solution = sp.solve(step_cancel_b, lam)[0]
+rel_error = sp.simplify((lam_solution - pi_stretch) / pi_stretch)
+"""
+"""The notebook's own code for the derivation's chain (as in its solution cells)."""
+
+
+@pytest.mark.parametrize(("theta_i", "period_i", "charged"), [
+    ("b ** (-2 * i / d)", "2 * np.pi / theta_i", "period_i"),  # np.pi typed once
+    ("b ** (-2.0 * i / d)", "2 * sp.pi / theta_i", "pi_stretch"),  # a float that sympy spreads
+])
+def test_a_float_pi_is_charged_once_along_the_derivation(theta_i, period_i, charged) -> None:
+    """The notebook's code run on one float (np.pi in period_i, or 2.0 in theta_i's exponent)
+    carries a float pi, and float noise (0.9999999999999993), into every later step: half a
+    point is lost once, where the float pi first shows, and every later answer is right."""
+    space = {"sp": sp, "np": np}
+    exec(NOTEBOOK_CHAIN.format(theta_i=theta_i, period_i=period_i), space)
+    names = ("theta_i", "period_i", "pi_stretch", "i_star", "matching_eq", "new_period",
+             "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution", "rel_error")
+    got = _scores({n: space[n] for n in names})
+    lost = {n: got[n] for n in names if got[n][0] < REGISTRY[n].points}
+    assert lost == {charged: (0.5, "float_pi")}
+    assert all(got[n][1] in ("ok", "carried_over") for n in names if n != charged)
+
+
 @pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])
 def test_follow_through_credit_is_configurable(credit: float, verdict: Verdict) -> None:
     results = scoring.score_cells([_cell("lam_solution", SLIP),

@@ -109,6 +109,9 @@ KERNEL_CASES = [
     ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base), 0.0, "other_layout"),
     ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base, "half", -1.0), 0.0, "sin_sign"),
     ("rope_frequencies", freqs, 1.0, "ok"),
+    # Hugging Face's float32 frequencies: right to float32's digits only
+    ("rope_frequencies", lambda d, base=10000.0: 1.0 / (
+        base ** (np.arange(0, d, 2, dtype=np.float32) / d)), 0.5, "float32_precision"),
     ("rope_frequencies", lambda d, base=10000.0: base ** (-2.0 * np.arange(1, d // 2 + 1) / d),
      0.0, "one_based_index"),
     ("rope_frequencies", lambda d, base=10000.0: base ** (-1.0 * np.arange(d // 2) / d), 0.0,
@@ -160,6 +163,18 @@ def test_a_wrong_result_names_the_modified_input_too() -> None:
     j = _judge("apply_rope", rope_ignores_positions_in_place)
     assert j.detail.startswith("1/")  # only the probe at positions 0..seq-1 is right
     assert "Also: Your function changed its input array in place." in j.message
+
+
+def test_patching_numpys_comparisons_does_not_hide_an_in_place_change(monkeypatch) -> None:
+    """A notebook that makes np.array_equal (and friends) always say "equal", as a student's
+    kernel can, still has its in-place kernel found out: the snapshot uses ndarray's methods."""
+    import copy
+
+    for name in ("array_equal", "array_equiv", "allclose"):
+        monkeypatch.setattr(np, name, lambda *a, **k: True)
+    monkeypatch.setattr(copy, "deepcopy", lambda a, *_: a)
+    j = _judge("apply_rope", rope_in_place)
+    assert (j.fraction, j.tag) == (0.5, "modified_input")
 
 
 def test_exception_message_leaks_no_internals() -> None:
@@ -290,6 +305,28 @@ def _find(m, m_l, d, start):
 
 find_lambda = functools.partial(_find, start=1.0)
 """, (1.0, "ok")),
+    # the period law inverted in closed form, fed the last period: rebased it returns lam*b
+    "closed form through the last period": ("""
+def find_lambda(m, m_l, d, b=10000.0):
+    new_base = (m / m_l * wavelengths(d, b)[-1] / (2 * np.pi)) ** (d / (d - 2))
+    return float(new_base / b)
+""", (0.5, "not_from_wavelengths")),
+    # a bracket from m/m_l up (lam > m/m_l): rebased, the root is below it, so the search
+    # ends at its lower edge, which a search can do
+    "a bracket starting at m/m_l": ("""
+def find_lambda(m, m_l, d):
+    target = m / m_l * wavelengths(d)[-1]
+    return bisect(lambda lam: wavelengths(d, lam * 1e4)[-1] >= target, lo=m / m_l, hi=1e3)
+""", (1.0, "ok_edge")),
+    "Newton's method on log lam": ("""
+def find_lambda(m, m_l, d):
+    target = np.log(m / m_l * wavelengths(d)[-1])
+    g = lambda t: np.log(wavelengths(d, np.exp(t) * 1e4)[-1]) - target
+    t = 0.0
+    for _ in range(60):
+        t -= g(t) / ((g(t + 1e-6) - g(t - 1e-6)) / 2e-6)
+    return float(np.exp(t))
+""", (1.0, "ok")),
 }
 
 
@@ -306,12 +343,14 @@ def test_find_lambda_must_be_found_from_wavelengths(case: str) -> None:
     answer = capture._capture("find_lambda", space["find_lambda"])
     assert {n: space[n] for n in originals} == originals
     j = judge(REGISTRY["find_lambda"], _roundtrip(answer))
-    assert (j.fraction, j.tag) == expected, j.message
+    assert (j.fraction, j.tag) == (expected[0], expected[1].removesuffix("_edge")), j.message
     rebased = answer.calls[-1].output
     plain = answer.calls[0].output
     assert float(plain) == pytest.approx(4.0 ** (128 / 126), rel=1e-10)
     if expected[1] == "ok":  # lam at d = 126 for the rebased law: the root of its square
-        assert float(rebased) == pytest.approx(4.0 ** (63 / 124), rel=1e-10)
+        assert float(rebased) == pytest.approx(4.0 ** (63 / 124), rel=1e-6)
+    if expected[1] == "ok_edge":  # the bracket's lower edge, m/m_l
+        assert float(rebased) == pytest.approx(4.0, rel=1e-6)
 
 
 def test_a_find_lambda_that_hangs_on_the_other_base_law_is_stopped() -> None:
@@ -346,3 +385,40 @@ def find_lambda(m, m_l, d):
     j = judge(REGISTRY["find_lambda"], _roundtrip(answer))
     assert (j.fraction, j.tag) == (0.5, "not_from_wavelengths")
     assert "it did not return within the time limit" in j.message
+
+
+def test_a_table_cached_under_too_little_of_the_positions_is_stale() -> None:
+    """A kernel that caches its table under the positions' length and first value (not the
+    positions) is right on every call but the one that reuses them with another spacing:
+    half the points, and the probe is named."""
+    cache: dict = {}
+
+    def cached_rope(x, positions, base=10000.0):
+        p = np.asarray(positions, np.float64)
+        d = x.shape[-1]
+        theta = base ** (-2.0 * np.arange(d // 2) / d)
+        ang = cache.setdefault((len(p), p[0], d, base), p[:, None] * theta)
+        out = np.empty_like(x)
+        a, b = x[..., 0::2], x[..., 1::2]
+        out[..., 0::2] = a * np.cos(ang) - b * np.sin(ang)
+        out[..., 1::2] = a * np.sin(ang) + b * np.cos(ang)
+        return out
+
+    j = _judge("apply_rope", cached_rope)
+    assert (j.fraction, j.tag) == (0.5, "wrong_values"), j.message
+    assert "a cached table?" in j.message
+
+
+def test_a_complex_result_is_told_to_view_back_to_real_pairs() -> None:
+    """The product of the complex view, returned without .view(x.dtype), is an array of
+    complex numbers: the feedback says so (not "return a numpy array")."""
+    def complex_result(x, positions, base=10000.0):
+        d = x.shape[-1]
+        table = np.exp(1j * np.outer(np.asarray(positions, np.float64), freqs(d, base)))
+        return np.ascontiguousarray(x, np.float64).view(np.complex128) * table
+
+    j = _judge("apply_rope", complex_result)
+    assert (j.fraction, j.tag) == (0.0, "wrong_type")
+    assert j.message.startswith("Your function returned an array of complex128; return real "
+                                "numbers (a complex product goes back to real pairs with "
+                                ".view(x.dtype)).")

@@ -62,6 +62,13 @@ def test_the_project_and_the_submissions_are_invisible(probe) -> None:
     assert 0 not in literal_eval(probe["uid"][1])
 
 
+@pytest.mark.nbgrader
+def test_multiprocessing_works_inside_the_kernel(probe) -> None:
+    """A student kernel may use a multiprocessing pool: its locks need a /dev/shm the kernel
+    can write (a private tmpfs), which the sandbox gives it."""
+    assert probe["multiprocessing pool"] == ["ok", "[1, 2, 3]"]
+
+
 def _config(tmp_path: Path) -> sandbox.SandboxConfig:
     return sandbox.SandboxConfig("/venv/bin/python", ("/usr", "/venv"), str(tmp_path / "cap"),
                                  str(tmp_path / "mpl"), sandbox.Limits())

@@ -261,3 +261,24 @@ def test_an_equation_off_below_30_digits_is_wrong(item: str, text: str,
     for the key and for the lam it gives, both up to the factor the step allows."""
     j = judge(REGISTRY[item], TextAnswer(text))
     assert (j.fraction, j.tag) == expected, j.message
+
+
+@pytest.mark.parametrize("text", [
+    "0.9999999999999993*m/m_l", "1.0000000000000007*m/m_l", "1.0*m/m_l",
+])
+def test_float_rounding_either_side_of_one_is_read_as_one(text: str) -> None:
+    """Float arithmetic leaves 1 - 7e-16 as often as 1 + 7e-16: both are 1 (a float's printed
+    15 digits made the first 0.999999999999999, and the answer wrong)."""
+    j = judge(REGISTRY["pi_stretch"], TextAnswer(text))
+    assert (j.fraction, j.tag) == (1, "ok"), j.message
+
+
+def test_a_float_is_read_as_the_rational_it_stands_for() -> None:
+    from grader.equivalence import rational_of
+
+    cases = {2.0 / 3: sp.Rational(2, 3), 0.1: sp.Rational(1, 10), 4.088994243:
+             sp.Rational(4088994243, 10**9), 1e-40: sp.Rational(1, 10**40),
+             0.9999999999999993: 1, 1.0000000000000007: 1, -0.5: sp.Rational(-1, 2)}
+    assert {v: rational_of(sp.Float(v)) for v in cases} == cases
+    # pi's digits are no simple fraction: the printed decimal, so a float pi stays visible
+    assert rational_of(sp.Float(np.pi)) == sp.Rational("3.14159265358979")
