@@ -41,14 +41,8 @@ from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
-from grader.symbolic import (
-    FLOAT_PI_TAG,
-    ChoiceCheck,
-    EquationCheck,
-    ExprCheck,
-    NumberCheck,
-    to_sympy,
-)
+from grader.symbolic import FLOAT_PI_TAG, EquationCheck, ExprCheck, to_sympy
+from grader.valuechecks import ChoiceCheck, NumberCheck
 
 TAG = "carried_over"
 """The tag of an answer credited by follow-through."""
@@ -245,8 +239,11 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 used[item.id] = shown
                 judged[item.id] = correct("")
             continue
+        # an equation's own form: right, or right in a form off the key's chain (charged
+        # there, step_form), from which the next step continues by the key's operations
         right = {u: answers[u][0] for u in ups if isinstance(REGISTRY[u].check, EquationCheck)
-                 and u in answers and answers[u][1].fraction >= 1}  # an equation's own form
+                 and u in answers and (answers[u][1].fraction >= 1 or (
+                     answers[u][1].tag in _FORM_ONLY and isinstance(item.check, EquationCheck)))}
         if wrong or right:
             todo.append((item, answer, {u: wrong.get(u, right.get(u)) for u in ups}))
     if todo:
@@ -323,7 +320,8 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
     for item_id in REGISTRY:
         if item_id not in used:
             continue
-        wrong = [u for u in used[item_id] if answers[u][1].fraction < 1]
+        wrong = [u for u in used[item_id]
+                 if answers[u][1].fraction < 1 and answers[u][1].tag not in _FORM_ONLY]
         if not wrong:
             own = judged[item_id]
             other[item_id] = (correct("Correct (worked from your own earlier equation).")

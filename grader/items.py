@@ -20,15 +20,8 @@ from grader import steps as ST
 from grader.kernels import KernelCheck, SpeedCheck
 from grader.payload import Answer
 from grader.results import Judgement
-from grader.symbolic import (
-    ChoiceCheck,
-    EquationCheck,
-    ExprCheck,
-    Misconception,
-    NumberCheck,
-    SolutionsCheck,
-    StepForm,
-)
+from grader.symbolic import EquationCheck, ExprCheck, Misconception, StepForm
+from grader.valuechecks import ChoiceCheck, NumberCheck, SolutionsCheck
 from solutions import derivation as D
 from solutions import rope as R
 from solutions import scaling as S

@@ -155,7 +155,7 @@ p = sp.Symbol("p", positive=True)
 period_with_pi = sp.solve(sp.Eq(p * m_l / m * theta_i, 2 * sp.pi), p)[0]
 pi_stretch = sp.simplify(period_with_pi / period_i)
 i_star = d / 2 - 1
-matching_eq = sp.Eq(period_i.subs({{i: i_star, b: lam * b}}), pi_stretch * period_i.subs(i, i_star))
+matching_eq = {matching_eq}
 new_period = matching_eq.lhs
 step_cancel_2pi = sp.Eq(matching_eq.lhs / (2 * sp.pi), matching_eq.rhs / (2 * sp.pi))
 step_split = sp.Eq(sp.expand_power_base(step_cancel_2pi.lhs), step_cancel_2pi.rhs)
@@ -165,6 +165,8 @@ lam_solution = sp.solve(step_cancel_b, lam)[0]
 rel_error = sp.simplify((lam_solution - pi_stretch) / pi_stretch)
 """
 """The notebook's own code for the derivation's chain (as in its solution cells)."""
+KEY_MATCHING = ("sp.Eq(period_i.subs({i: i_star, b: lam * b}), "
+                "pi_stretch * period_i.subs(i, i_star))")
 
 
 @pytest.mark.parametrize(("theta_i", "period_i", "charged"), [
@@ -176,13 +178,30 @@ def test_a_float_pi_is_charged_once_along_the_derivation(theta_i, period_i, char
     carries a float pi, and float noise (0.9999999999999993), into every later step: half a
     point is lost once, where the float pi first shows, and every later answer is right."""
     space = {"sp": sp, "np": np}
-    exec(NOTEBOOK_CHAIN.format(theta_i=theta_i, period_i=period_i), space)
+    exec(NOTEBOOK_CHAIN.format(theta_i=theta_i, period_i=period_i, matching_eq=KEY_MATCHING),
+         space)
     names = ("theta_i", "period_i", "pi_stretch", "i_star", "matching_eq", "new_period",
              "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution", "rel_error")
     got = _scores({n: space[n] for n in names})
     lost = {n: got[n] for n in names if got[n][0] < REGISTRY[n].points}
     assert lost == {charged: (0.5, "float_pi")}
     assert all(got[n][1] in ("ok", "carried_over") for n in names if n != charged)
+
+
+def test_steps_after_an_equation_in_another_form_are_right() -> None:
+    """A matching equation multiplied through by m_l (m_l*T_new = m*T_old) gives the right
+    lam in another form: half its points (step_form), once; the steps the notebook's code
+    then takes from it are right, not half each."""
+    space = {"sp": sp, "np": np}
+    exec(NOTEBOOK_CHAIN.format(
+        theta_i="b ** (-2 * i / d)", period_i="2 * sp.pi / theta_i",
+        matching_eq="sp.Eq(m_l * period_i.subs({i: i_star, b: lam * b}), "
+                    "m * period_i.subs(i, i_star))"), space)
+    names = ("matching_eq", "step_cancel_2pi", "step_split", "step_cancel_b", "lam_solution")
+    got = _scores({n: space[n] for n in names})
+    assert got == {"matching_eq": (1.0, "step_form"), "step_cancel_2pi": (1.0, "ok"),
+                   "step_split": (1.0, "ok"), "step_cancel_b": (1.0, "ok"),
+                   "lam_solution": (3.0, "ok")}
 
 
 @pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])

@@ -282,3 +282,27 @@ def test_a_float_is_read_as_the_rational_it_stands_for() -> None:
     assert {v: rational_of(sp.Float(v)) for v in cases} == cases
     # pi's digits are no simple fraction: the printed decimal, so a float pi stays visible
     assert rational_of(sp.Float(np.pi)) == sp.Rational("3.14159265358979")
+
+
+@pytest.mark.parametrize(("item", "text"), [("i_star", "63"), ("pi_stretch", "4")])
+def test_a_number_for_an_expression_is_told_to_keep_the_symbols(item: str, text: str) -> None:
+    """i_star = 63 is the right pair at d = 128, but the question asks for it in d: the
+    feedback says to keep the symbols, not that the pair or the factor is wrong."""
+    j = judge(REGISTRY[item], TextAnswer(text))
+    assert (j.fraction, j.tag) == (0, "not_symbolic")
+    assert j.message.startswith("Your answer is a number: the right one for the notebook's worked")
+
+
+@pytest.mark.parametrize(("item", "values", "expected"), [
+    ("lam_double_values", [2.0452, 2.0221], (1, "ok")),  # round(..., 4)
+    ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0566], (1, "ok")),  # 3 digits shown
+    ("rel_error_values", [0.011, 0.022, 0.034, 0.057], (0, "wrong_value")),  # 2: too few
+    ("lam_double_values", [2.0453, 2.0221], (0, "wrong_value")),  # a digit off
+    ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0565], (0, "wrong_value")),
+])
+def test_rounded_values_are_right_when_the_digits_kept_are(item, values, expected) -> None:
+    """A value rounded to 3 or more significant digits is right when it is the key's value
+    rounded there; a wrong last digit, or too few digits, is not."""
+    answer = capture_value(values)
+    j = judge(REGISTRY[item], answer)
+    assert (j.fraction, j.tag) == expected, (j.message, j.detail)
