@@ -207,13 +207,16 @@ class KernelCheck:
             except (ValueError, ZeroDivisionError, FloatingPointError):
                 continue
             if call.error.startswith("Overrun"):
-                what = "it did not return within the time limit"
+                what = ("it did not return within the time limit: either lam is not found "
+                        "from them, or your search does not always stop (stop when the "
+                        "bracket is narrow, not when g is small)")
             elif call.error:
-                what = f"it raised {call.error.rstrip(': ')}"
+                what = f"it raised {call.error.rstrip(': ')}: lam was not found from them"
             elif call.output is not None and _matches(call.output, same):
-                what = "it returned the same value"
+                what = "it returned the same value: lam was not found from them"
             elif call.output is not None and not _found_on_swapped_law(call.output, same):
-                what = "it returned a value that no search on their periods ends at"
+                what = ("it returned a value that no search on their periods ends at: lam "
+                        "was not found from them")
             else:
                 continue
             return Judgement(0.5, Verdict.PARTIAL, self.unchanged.tag,

@@ -170,10 +170,9 @@ def _bisection(periods):
 
 NOT_FROM_WAVELENGTHS = Misconception(
     "not_from_wavelengths", "Your values are right, but when the grader swapped wavelengths "
-    "(and rope_frequencies) for versions with another base law, {what}: lam was not found from "
-    "them. The task is to find the root of g by bisection (or Newton's method) on the periods "
-    "your wavelengths gives, with the bracket search of the instructions and without the "
-    "closed form.")
+    "(and rope_frequencies) for versions with another base law, {what}. The task is to find "
+    "the root of g by bisection (or Newton's method) on the periods your wavelengths gives, "
+    "with the bracket search of the instructions and without the closed form.")
 """find_lambda's values are right but were not computed from wavelengths (a rebased probe)."""
 
 

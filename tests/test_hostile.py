@@ -49,10 +49,11 @@ def test_reference_students_differ_from_the_model_by_their_one_slip(run) -> None
     lost = {item for item, (score, _) in lam.items() if score == 0}
     assert lost == {"lam_solution", "lam_4096_16384_d128", "new_base_10000",
                     "stretch_first_middle_last", "lam_double", "lam_double_values",
-                    "rel_error", "rel_error_values", "dlam_dd"}
-    # its relative errors (all 0) make the colleague's claim true: colleague_claim is carried
-    assert lam["colleague_claim"] == (1.0, "carried_over")
-    assert run.total("ref_lam", DL) == 17  # of 28 automatic points (+2 graded by hand)
+                    "rel_error", "rel_error_values", "colleague_claim", "dlam_dd"}
+    # its relative errors (all 0) rest on lam = m/m_l, whose carry is refused (it removes
+    # the work): the colleague's claim is not decided from them
+    assert lam["colleague_claim"] == (0.0, "wrong_choice")
+    assert run.total("ref_lam", DL) == 16  # of 28 automatic points (+2 graded by hand)
     ntk = run.items("ref_ntk", NR)
     assert ntk["ntk_scaled_base"] == (0.0, "pi_factor")
     assert all(score > 0 for item, (score, _) in ntk.items() if item != "ntk_scaled_base")

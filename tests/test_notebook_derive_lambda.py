@@ -88,7 +88,8 @@ LIMITS_AND_VERDICT = frozenset({"lam_double_limit", "colleague_claim", "lam_limi
 # Follow-through: the lambda-downstream answers carried over from a wrong lam_solution that
 # still depends on m, m_l and d, and from any other wrong answer they are built on (the
 # stretches from base_stretch_i, rel_error from pi_stretch).  colleague_claim is carried
-# when the student's own relative errors make the claim true (all of them negative).
+# when the student's own relative errors make the claim true (all of them negative), unless
+# those rest on a wrong answer whose carry was refused (the zeros of lam = m/m_l).
 # A lam_solution without d (PI's factor m/m_l) is no attempt at lambda: nothing is carried.
 LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
@@ -130,15 +131,17 @@ SCENARIOS: dict[str, Scenario] = {
         "                    pi_stretch * period_i.subs(i, d / 2))",
         "matching_eq", "off_by_one_index",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {"new_period", "colleague_claim"},
-        also={"step_cancel_2pi": "off_by_one_index", "lam_solution": "pi_factor"},
-        carried=frozenset({"colleague_claim"})),  # by its own relative errors (0) the claim holds
+        # lam = m/m_l: its relative errors (0) rest on answers whose carry is refused, so the
+        # claim ("holds", by those zeros) is not decided from them
+        also={"step_cancel_2pi": "off_by_one_index", "lam_solution": "pi_factor",
+              "colleague_claim": "wrong_choice"}),
     "step-b-not-cancelled": Scenario(
         "step_cancel_b_answer", "step_cancel_b = step_split", "step_cancel_b", "step_form",
         score=0.5),
     "lam-pi-factor": Scenario(
         "lam_solution_answer", "lam_solution = pi_stretch", "lam_solution", "pi_factor",
-        LAM_DOWNSTREAM | {"colleague_claim"}, also={"lam_4096_16384_d128": "pi_factor"},
-        carried=frozenset({"colleague_claim"})),
+        LAM_DOWNSTREAM | {"colleague_claim"}, also={"lam_4096_16384_d128": "pi_factor",
+                                                    "colleague_claim": "wrong_choice"}),
     "lam-inverted-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** exponent", "lam_solution",
         "inverted_exponent", LAM_DOWNSTREAM | {"colleague_claim"},
