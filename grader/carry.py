@@ -41,7 +41,7 @@ from grader.kernels import KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
-from grader.symbolic import FLOAT_PI_TAG, EquationCheck, ExprCheck, to_sympy
+from grader.symbolic import FLOAT_PI_TAG, LAM, EquationCheck, ExprCheck, to_sympy
 from grader.valuechecks import ChoiceCheck, NumberCheck
 
 TAG = "carried_over"
@@ -179,6 +179,30 @@ def _past_refusal(item_id: str, wrong: Sequence[str],
                for u in wrong)
 
 
+def _same_lam_powers(answer: P.Answer, reference: sp.Equality) -> bool:
+    """Does the student's equation hold lam in the same powers as the key's (``lam**e``, once
+    ``(lam*b)**e`` is split)?  Only then is it the key's equation in another form, which the
+    next step may continue from; an equation already solved for lam skipped the steps."""
+    try:
+        eq = to_sympy(answer)
+    except AnswerError:
+        return False
+    if not isinstance(eq, sp.Equality):
+        return False
+    return _lam_powers(rationalise(eq)) == _lam_powers(reference)
+
+
+def _lam_powers(eq: sp.Equality) -> set[sp.Basic] | None:
+    """The exponents lam is raised to in ``eq`` (1 for lam itself), None when unreadable."""
+    try:
+        expr = sp.expand_power_base(eq.lhs - eq.rhs, force=True)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    powers = {sp.simplify(p.exp) for p in expr.atoms(sp.Pow) if p.base == LAM}
+    bare = expr.replace(lambda x: x.is_Pow and x.base == LAM, lambda x: sp.Dummy())
+    return powers | ({sp.S.One} if LAM in bare.free_symbols else set())
+
+
 def _names(ids: Sequence[str]) -> str:
     """The items' student-facing names, joined with "and"."""
     return " and ".join(REGISTRY[u].name for u in ids)
@@ -243,7 +267,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         # there, step_form), from which the next step continues by the key's operations
         right = {u: answers[u][0] for u in ups if isinstance(REGISTRY[u].check, EquationCheck)
                  and u in answers and (answers[u][1].fraction >= 1 or (
-                     answers[u][1].tag in _FORM_ONLY and isinstance(item.check, EquationCheck)))}
+                     answers[u][1].tag in _FORM_ONLY and isinstance(item.check, EquationCheck)
+                     and _same_lam_powers(answers[u][0], REGISTRY[u].check.reference)))}
         if wrong or right:
             todo.append((item, answer, {u: wrong.get(u, right.get(u)) for u in ups}))
     if todo:

@@ -76,7 +76,9 @@ class NumberCheck:
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
-        if all(g is not None and _rounded_from(g, e) for g, e in zip(got, expected)):
+        if all(g is not None and (_close_all([g], (e,), self.rel_tol)
+                                  or _rounded_from(g, e, _digits_for(self.rel_tol)))
+               for g, e in zip(got, expected)):
             return correct("Correct (rounded; the digits you kept are right).",
                            detail=f"got {got}, rounded from {expected}")
         return wrong("wrong_value", self.hint, detail=f"got {got}, expected {expected}")
@@ -99,14 +101,20 @@ _ROUNDED_DIGITS = 3
 """A value rounded to at least this many significant digits is right when its digits are."""
 
 
-def _rounded_from(got: float, expected: float) -> bool:
+def _digits_for(rel_tol: float) -> int:
+    """Significant digits a rounded value must keep for a question asked to ``rel_tol``: one
+    fewer than that precision (5 for 1e-6, 3 for 1e-4), and never fewer than 3."""
+    return max(_ROUNDED_DIGITS, math.ceil(-math.log10(rel_tol)) - 1)
+
+
+def _rounded_from(got: float, expected: float, fewest: int = _ROUNDED_DIGITS) -> bool:
     """Is ``got`` ``expected`` rounded to the significant digits ``got`` shows (at least
-    :data:`_ROUNDED_DIGITS` of them): ``round(x, 4)`` or ``f"{x:.4g}"``, in any position?"""
+    ``fewest`` of them): ``round(x, 4)`` or ``f"{x:.4g}"``, in any position?"""
     if not (math.isfinite(got) and math.isfinite(expected)):
         return False
     mantissa, _, exponent = f"{abs(got):.15e}".partition("e")
     digits = len(mantissa.replace(".", "").rstrip("0"))
-    if not _ROUNDED_DIGITS <= digits < 15:
+    if not fewest <= digits < 15:
         return False
     last = 10.0 ** (int(exponent) - digits + 1)  # the place of the last digit shown
     return abs(got - expected) <= 0.5 * last * (1 + 1e-9)

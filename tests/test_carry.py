@@ -26,6 +26,7 @@ SLIP = (m / m_l) ** (d / (d - 4))  # matched the second-to-last pair
 SLIP_AT = 4.0 ** (128 / 124)  # SLIP at m/m_l = 4, d = 128
 SLIP_DOUBLE = 2 ** (d / (d - 4))
 KEY = (m / m_l) ** (d / (d - 2))
+B, LAM = sp.symbols("b lam", positive=True)
 
 
 def _cell(item_id: str, answer: object) -> nbformat.NotebookNode:
@@ -202,6 +203,17 @@ def test_steps_after_an_equation_in_another_form_are_right() -> None:
     assert got == {"matching_eq": (1.0, "step_form"), "step_cancel_2pi": (1.0, "ok"),
                    "step_split": (1.0, "ok"), "step_cancel_b": (1.0, "ok"),
                    "lam_solution": (3.0, "ok")}
+
+
+def test_steps_after_a_matching_equation_solved_for_lam_stay_half() -> None:
+    """A matching equation already solved for lam (times 2*pi*b) skipped the derivation: the
+    steps after it are not continued from it (the key's operations leave lam*b unsplit), so
+    each is half (step_form) as on its own, not right."""
+    solved = sp.Eq(2 * sp.pi * LAM * B, 2 * sp.pi * B * KEY)
+    got = _scores({"matching_eq": solved, "step_cancel_2pi": sp.Eq(LAM * B, B * KEY),
+                   "step_split": sp.Eq(LAM * B, B * KEY), "step_cancel_b": sp.Eq(LAM, KEY)})
+    assert got == {"matching_eq": (1.0, "step_form"), "step_cancel_2pi": (0.5, "step_form"),
+                   "step_split": (0.5, "step_form"), "step_cancel_b": (0.5, "step_form")}
 
 
 @pytest.mark.parametrize("credit, verdict", [(0.5, Verdict.PARTIAL), (0.0, Verdict.PARTIAL)])
