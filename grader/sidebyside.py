@@ -176,10 +176,12 @@ def export_function(run: Run, item: str) -> str | None:
     return None
 
 
-def _key_source() -> str:
-    from solutions import rope
+def _key_modules() -> list[list[str]]:
+    """The answer key's kernel modules as ``[name, source]``, each after those it imports."""
+    from solutions import rope, rope_table
 
-    return Path(rope.__file__).read_text(encoding="utf-8")
+    return [[module.__name__, Path(module.__file__).read_text(encoding="utf-8")]
+            for module in (rope_table, rope)]
 
 
 def _offset() -> int:
@@ -228,7 +230,7 @@ class TimingBox:
             setup, _ = box.ask({"op": "setup", "seed": self._seed,
                                 "shape": list(self.spec.shape), "dtype": self.spec.dtype},
                                _STEP_S)
-            key, _ = box.ask({"op": "key", "source": _key_source(), "name": KEY_FUNCTION,
+            key, _ = box.ask({"op": "key", "modules": _key_modules(), "name": KEY_FUNCTION,
                               "threads": probes.KEY_THREADS}, _STEP_S)
         except _Stop:
             return False

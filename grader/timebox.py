@@ -31,6 +31,7 @@ import json
 import os
 import sys
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -46,19 +47,35 @@ class _Box:
         self.x: np.ndarray | None = None
         self.weights: np.ndarray | None = None
         self.fn: Kernel | None = None
+        self.replaced: dict[str, types.ModuleType | None] = {}
+        """the answer key's module names, each with what sys.modules held under it before"""
 
     def setup(self, seed: int, shape: list[int], dtype: str) -> dict[str, Any]:
         self.x, self.weights = probes.timed_arrays(seed, tuple(shape), dtype)
         return {"ok": True}
 
-    def key(self, source: str, name: str, threads: int) -> dict[str, Any]:
-        namespace: dict[str, Any] = {"__name__": "answer_key"}
-        exec(compile(source, "<answer key>", "exec"), namespace)  # the grader's own code
-        self.fn = functools.partial(namespace[name], threads=threads)
+    def key(self, modules: list[list[str]], name: str, threads: int) -> dict[str, Any]:
+        """Load the answer key from ``[module name, source]`` pairs, each module after those
+        it imports (the grader's own code); ``name`` is a function of the last one."""
+        module = None
+        for module_name, source in modules:
+            module = types.ModuleType(module_name)
+            self.replaced.setdefault(module_name, sys.modules.get(module_name))
+            sys.modules[module_name] = module  # found by the next module's import
+            exec(compile(source, f"<answer key: {module_name}>", "exec"), module.__dict__)
+        assert module is not None
+        self.fn = functools.partial(getattr(module, name), threads=threads)
         return {"ok": True}
 
     def forget(self) -> dict[str, Any]:
+        """Drop every reference to the answer key before a student's function is loaded."""
         self.fn = None
+        for module_name, before in self.replaced.items():
+            if before is None:
+                sys.modules.pop(module_name, None)
+            else:
+                sys.modules[module_name] = before
+        self.replaced.clear()
         gc.collect()
         return {"ok": True}
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 
-import nbformat
 import numpy as np
 import pytest
 import sympy as sp
+from answercells import answer_cell as _cell
+from answercells import scores as _scores
 
-from grader import capture, scoring
-from grader import payload as P
-from grader.capture import capture_value
+from grader import scoring
 from grader.items import REGISTRY
 from grader.results import Verdict
 
@@ -27,21 +26,6 @@ SLIP_AT = 4.0 ** (128 / 124)  # SLIP at m/m_l = 4, d = 128
 SLIP_DOUBLE = 2 ** (d / (d - 4))
 KEY = (m / m_l) ** (d / (d - 2))
 B, LAM = sp.symbols("b lam", positive=True)
-
-
-def _cell(item_id: str, answer: object) -> nbformat.NotebookNode:
-    """An executed hidden-test cell of ``item_id`` holding the capture of ``answer``."""
-    cell = nbformat.v4.new_code_cell(f'grade("{item_id}", ...)')
-    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": item_id,
-                                 "points": REGISTRY[item_id].points}
-    cell.outputs = [nbformat.v4.new_output("display_data", data={
-        P.MIME: {"item": item_id, "answer": P.to_json(capture_value(answer))}})]
-    return cell
-
-
-def _scores(answers: dict[str, object], **kw) -> dict[str, tuple[float, str]]:
-    results = scoring.score_cells([_cell(k, v) for k, v in answers.items()], **kw)
-    return {r.item: (r.score, r.tag) for r in results if r is not None}
 
 
 CARRIED = {  # each later answer done right on SLIP
@@ -234,64 +218,6 @@ def test_a_chain_carries_from_the_students_own_intermediate_answer() -> None:
     assert math.isclose(got["lam_double"][0], 1.0)
 
 
-# --- cells stopped at the time limit -----------------------------------------------------
-
-
-def _stopped(source: str) -> nbformat.NotebookNode:
-    """A cell nbgrader's Execute stopped at the per-cell limit: the kernel's interrupt, then
-    nbgrader's own CellTimeoutError."""
-    cell = nbformat.v4.new_code_cell(source)
-    cell.outputs = [
-        nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]),
-        nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="", traceback=[
-            "CellTimeoutError: No reply from kernel before timeout"])]
-    return cell
-
-
-def _unanswered(item_id: str) -> nbformat.NotebookNode:
-    cell = _cell(item_id, 0)
-    name = REGISTRY[item_id].name
-    cell.outputs = [nbformat.v4.new_output(
-        "error", ename="NameError", evalue=f"name '{name}' is not defined", traceback=[])]
-    return cell
-
-
-def test_a_name_left_undefined_by_a_stopped_cell_says_so() -> None:
-    cells = [_stopped("\n# an answer\nwhile True:\n    pass\nlam_solution = 1"),
-             _unanswered("lam_solution")]
-    [_, result] = scoring.score_cells(cells)
-    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.MISSING)
-    assert result.message.startswith("lam_solution is not defined because the cell starting "
-                                     "`# an answer` ran past the time limit")
-
-
-def test_an_unrelated_stopped_cell_is_mentioned_not_blamed() -> None:
-    """A name the stopped cell never mentions is missing for its own reason: the feedback
-    says missing, and only notes the stopped cell."""
-    cells = [_stopped("slow_demo()"), _unanswered("lam_solution")]
-    [_, result] = scoring.score_cells(cells)
-    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
-    assert result.message == (
-        "lam_solution is not defined. Run the cell where you set it, and make sure it runs "
-        "without an error. Note that the cell starting `slow_demo()` ran past the time limit "
-        "and was stopped: whatever it should have defined is missing too.")
-
-
-def test_a_test_cell_stopped_at_the_limit_says_the_code_is_too_slow() -> None:
-    cell = _stopped('grade("find_lambda", find_lambda)')
-    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "find_lambda",
-                                 "points": 2}
-    [result] = scoring.score_cells([cell])
-    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.TIMEOUT)
-    assert result.message.startswith("Checking find_lambda ran past the time limit")
-
-
-def test_without_a_stopped_cell_an_undefined_name_is_just_missing() -> None:
-    [result] = scoring.score_cells([_unanswered("lam_solution")])
-    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
-    assert result.message.startswith("lam_solution is not defined. Run the cell")
-
-
 def test_the_verdict_on_the_claim_follows_the_students_own_relative_errors() -> None:
     """The notebook says "decide from your rel_error_values": relative errors from the slip
     lam = (m/m_l)**(d/(d+2)) are all negative, so by the student's own numbers the claim
@@ -307,64 +233,6 @@ def test_the_verdict_on_the_claim_follows_the_students_own_relative_errors() -> 
         0.0, "wrong_choice")
     assert _scores({"rel_error_values": own[:3], "colleague_claim": True})["colleague_claim"] == (
         0.0, "wrong_choice")  # three values: not an attempt at the list asked for
-
-
-def _freqs(d, base=10000.0, shift=0, factor=2.0):
-    return base ** (-factor * (np.arange(d // 2) + shift) / d)
-
-
-def _rope(x, positions, base=10000.0, **slip):
-    angles = np.asarray(positions, np.float64)[:, None] * _freqs(x.shape[-1], base, **slip)
-    z = (x[..., 0::2] + 1j * x[..., 1::2]) * np.exp(1j * angles)
-    return np.stack([z.real, z.imag], axis=-1).reshape(x.shape).astype(x.dtype)
-
-
-def _kernel_scores(fns: dict[str, object]) -> dict[str, tuple[float, str]]:
-    return {r.item: (r.score, r.tag) for r in _kernel_results(fns)}
-
-
-def _kernel_results(fns: dict[str, object]) -> list:
-    cells = []
-    for item_id, fn in fns.items():
-        cell = nbformat.v4.new_code_cell(f'grade("{item_id}", ...)')
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": item_id,
-                                     "points": REGISTRY[item_id].points}
-        cell.outputs = [nbformat.v4.new_output("display_data", data={
-            P.MIME: {"item": item_id, "answer": P.to_json(capture._capture(item_id, fn))}})]
-        cells.append(cell)
-    return [r for r in scoring.score_cells(cells) if r is not None]
-
-
-@pytest.mark.parametrize(("slip", "tag"), [({"shift": 1}, "one_based_index"),
-                                           ({"factor": 1.0}, "missing_factor_2")])
-def test_kernels_built_right_on_a_slipped_rope_frequencies_are_carried(slip, tag) -> None:
-    """One slip in rope_frequencies costs its own points only: the angle table, both
-    rotations and the wavelengths done right on those frequencies are carried over."""
-    def half(x, positions, base=10000.0):
-        h = x.shape[-1] // 2
-        perm = np.r_[0:2 * h:2, 1:2 * h:2]
-        return _rope(x[..., np.argsort(perm)], positions, base, **slip)[..., perm]
-
-    got = _kernel_scores({
-        "rope_frequencies": lambda d, base=10000.0: _freqs(d, base, **slip),
-        "rope_angles": lambda p, d, base=10000.0: np.outer(p, _freqs(d, base, **slip)),
-        "apply_rope": lambda x, p, base=10000.0: _rope(x, p, base, **slip),
-        "apply_rope_half": half,
-        "wavelengths": lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, **slip)})
-    assert got.pop("rope_frequencies") == (0.0, tag)
-    assert got == {k: (float(REGISTRY[k].points), "carried_over") for k in got}
-
-
-def test_a_kernel_with_a_slip_of_its_own_is_not_carried() -> None:
-    """rope_frequencies one-based, apply_rope with factor 1 (another slip): nothing carried;
-    the rotation right on the key's frequencies stays plain ok."""
-    got = _kernel_scores({
-        "rope_frequencies": lambda d, base=10000.0: _freqs(d, base, shift=1),
-        "apply_rope": lambda x, p, base=10000.0: _rope(x, p, base, factor=1.0),
-        "apply_rope_half": lambda x, p, base=10000.0: x * 0})
-    assert got == {"rope_frequencies": (0.0, "one_based_index"),
-                   "apply_rope": (0.0, "missing_factor_2"),
-                   "apply_rope_half": (0.0, "wrong_values")}
 
 
 def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:
@@ -386,92 +254,6 @@ def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:
         "period_i"] == (1.0, "ok")
     assert _scores({"theta_i": theta, "period_i": sp.pi * b ** (i / d)})["period_i"] == (
         0.0, "wrong_expression")
-
-
-def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
-    """apply_rope rotating the wrong way (sin_sign) costs its own points; rope_score, which
-    rotates with it, is carried.  The same score beside a right apply_rope is the slip."""
-    def backwards(x, positions, base=10000.0):
-        return _rope(x, -np.asarray(positions, np.float64), base)
-
-    def score(q, k, p, r, base=10000.0):
-        return float(backwards(np.asarray(q)[None], [p], base)[0]
-                     @ backwards(np.asarray(k)[None], [r], base)[0])
-
-    assert _kernel_scores({"apply_rope": backwards, "rope_score": score}) == {
-        "apply_rope": (0.0, "sin_sign"), "rope_score": (2.0, "carried_over")}
-    assert _kernel_scores({"apply_rope": _rope, "rope_score": score}) == {
-        "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}
-
-
-_FIND_LAMBDA = """
-def find_lambda(m, m_l, d):
-    target = m / m_l * wavelengths(d, 10000.0)[-1]
-    lo, hi = -200.0, 200.0  # log2 of lam
-    if not (wavelengths(d, 2.0**lo * 1e4)[-1] < target < wavelengths(d, 2.0**hi * 1e4)[-1]):
-        raise ValueError("g does not change sign")
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if wavelengths(d, 2.0**mid * 1e4)[-1] < target else (lo, mid)
-    return float(2.0 ** (0.5 * (lo + hi)))
-"""
-
-
-def _find_lambda_on(periods):
-    """A student's find_lambda: bisection in log space on the notebook's ``wavelengths``,
-    here ``periods`` (a global of its namespace, as in a notebook)."""
-    space = {"wavelengths": periods}
-    exec(_FIND_LAMBDA, space)
-    return space["find_lambda"]
-
-
-def test_m_over_m_l_beside_one_based_wavelengths_is_not_carried() -> None:
-    """m/m_l is what a right bisection on one-based wavelengths finds, but a function that
-    just returns it is not computed from them (the rebased call shows it): the pi_factor
-    slip, not carried."""
-    one_based = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, shift=1)  # noqa: E731
-    space = {"wavelengths": one_based}
-    exec("def find_lambda(m, m_l, d):\n    return float(m / m_l)", space)
-    assert _kernel_scores({"wavelengths": one_based, "find_lambda": space["find_lambda"]}) == {
-        "wavelengths": (0.0, "one_based_index"), "find_lambda": (0.0, "pi_factor")}
-
-
-@pytest.mark.parametrize(("slip", "tag", "exponent"), [
-    ({"shift": 1}, "one_based_index", lambda d: 1.0),  # theta_last = 1/base: lam = m/m_l
-    ({"factor": 1.0}, "missing_factor_2", lambda d: 2 * d / (d - 2))])
-def test_find_lambda_bisecting_slipped_wavelengths_is_carried(slip, tag, exponent) -> None:
-    """wavelengths with a frequency slip: a right bisection on them finds another lam (for
-    the one-based slip m/m_l, the value of the pi_factor slip) and is carried; the same
-    values beside right wavelengths are a slip of find_lambda's own."""
-    periods = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base, **slip)  # noqa: E731
-    find = _find_lambda_on(periods)
-    assert math.isclose(find(16384, 4096, 128), 4.0 ** exponent(128), rel_tol=1e-12)
-    assert _kernel_scores({"wavelengths": periods, "find_lambda": find}) == {
-        "wavelengths": (0.0, tag), "find_lambda": (2.0, "carried_over")}
-    right = lambda d, base=10000.0: 2 * np.pi / _freqs(d, base)  # noqa: E731
-    own_slip = "pi_factor" if tag == "one_based_index" else tag  # its own slip, named
-    assert _kernel_scores({"wavelengths": right, "find_lambda": find}) == {
-        "wavelengths": (2.0, "ok"), "find_lambda": (0.0, own_slip)}
-
-
-def test_find_lambda_beside_periods_that_shrink_with_the_base() -> None:
-    """wavelengths = 2*pi*theta falls as the base grows, so g never changes sign and a right
-    find_lambda raises ValueError on every call, as the notebook asks.  A stub that raises
-    ValueError does exactly the same, so nothing is carried (an exception).  A closed form
-    beside the slip has the right values but was not found from wavelengths (half)."""
-    shrinking = lambda d, base=10000.0: 2 * np.pi * _freqs(d, base)  # noqa: E731
-    find = _find_lambda_on(shrinking)
-    with pytest.raises(ValueError):
-        find(16384, 4096, 128)
-    periods, found = _kernel_results({"wavelengths": shrinking, "find_lambda": find})
-    assert (periods.score, periods.tag) == (0.0, "frequency_not_period")
-    assert (found.score, found.tag) == (0.0, "exception")
-    assert found.message.endswith("This answer builds on your wavelengths, which is not right "
-                                  "yet: fix that first (see its feedback).")
-    assert "builds on" not in periods.message
-    closed = lambda m, m_l, d: (m / m_l) ** (d / (d - 2))  # noqa: E731
-    assert _kernel_scores({"wavelengths": shrinking, "find_lambda": closed})[
-        "find_lambda"] == (1.0, "not_from_wavelengths")
 
 
 def test_stretches_follow_both_the_students_lambda_and_their_stretch_formula() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from grader import probes, sidebyside, stopwatch, timebox
-from solutions import rope
+from solutions import rope, rope_table
 from solutions.rope import apply_rope
 from solutions.scaling import position_interpolation
 
@@ -74,7 +74,7 @@ def test_any_rows_of_the_table_are_those_rows_of_the_whole(positions: np.ndarray
     """Rows asked for alone (in blocks of 7 for 37 positions, 6 for 36) or written into scratch
     space are bit for bit those rows of the whole table, which matches cos/sin to 1e-14."""
     n = positions.shape[0]
-    rows = rope._table_maker(positions, rope.rope_frequencies(16), np.dtype(np.complex128))
+    rows = rope_table.table_maker(positions, rope.rope_frequencies(16), np.dtype(np.complex128))
     whole = rows(0, n)
     angles = np.multiply.outer(positions, rope.rope_frequencies(16))
     np.testing.assert_allclose(whole, np.cos(angles) + 1j * np.sin(angles), rtol=0, atol=1e-14)
@@ -157,8 +157,16 @@ def test_the_grader_times_the_key_on_one_thread(monkeypatch) -> None:
     assert key["threads"] == 1 and key["name"] == "apply_rope"
 
     inside = timebox._Box()
-    assert inside.key(sidebyside._key_source(), "apply_rope", threads=1) == {"ok": True}
+    assert [name for name, _ in key["modules"]] == ["solutions.rope_table", "solutions.rope"]
+    assert inside.key(key["modules"], "apply_rope", threads=1) == {"ok": True}
     assert isinstance(inside.fn, functools.partial) and inside.fn.keywords == {"threads": 1}
+    loaded = sys.modules["solutions.rope_table"]
+    assert loaded is not rope_table and inside.fn.func.__globals__["table_maker"] is (
+        loaded.table_maker)  # the box's rope uses the box's table module
+    x, positions = _x((2, 8, 8)), np.arange(8.0)
+    assert np.array_equal(inside.fn(x, positions), apply_rope(x, positions))
+    assert inside.forget() == {"ok": True} and inside.fn is None
+    assert sys.modules["solutions.rope_table"] is rope_table  # put back as it was
 
 
 def _failing_job(fail: dict[int, BaseException]):

@@ -1,0 +1,66 @@
+"""The feedback on cells nbgrader's Execute stopped at the per-cell time limit: a name such a
+cell left undefined, an unrelated stopped cell, a stopped test cell."""
+
+from __future__ import annotations
+
+import nbformat
+from answercells import answer_cell as _cell
+
+from grader import scoring
+from grader.items import REGISTRY
+from grader.results import Verdict
+
+
+def _stopped(source: str) -> nbformat.NotebookNode:
+    """A cell nbgrader's Execute stopped at the per-cell limit: the kernel's interrupt, then
+    nbgrader's own CellTimeoutError."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [
+        nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]),
+        nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="", traceback=[
+            "CellTimeoutError: No reply from kernel before timeout"])]
+    return cell
+
+
+def _unanswered(item_id: str) -> nbformat.NotebookNode:
+    cell = _cell(item_id, 0)
+    name = REGISTRY[item_id].name
+    cell.outputs = [nbformat.v4.new_output(
+        "error", ename="NameError", evalue=f"name '{name}' is not defined", traceback=[])]
+    return cell
+
+
+def test_a_name_left_undefined_by_a_stopped_cell_says_so() -> None:
+    cells = [_stopped("\n# an answer\nwhile True:\n    pass\nlam_solution = 1"),
+             _unanswered("lam_solution")]
+    [_, result] = scoring.score_cells(cells)
+    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.MISSING)
+    assert result.message.startswith("lam_solution is not defined because the cell starting "
+                                     "`# an answer` ran past the time limit")
+
+
+def test_an_unrelated_stopped_cell_is_mentioned_not_blamed() -> None:
+    """A name the stopped cell never mentions is missing for its own reason: the feedback
+    says missing, and only notes the stopped cell."""
+    cells = [_stopped("slow_demo()"), _unanswered("lam_solution")]
+    [_, result] = scoring.score_cells(cells)
+    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
+    assert result.message == (
+        "lam_solution is not defined. Run the cell where you set it, and make sure it runs "
+        "without an error. Note that the cell starting `slow_demo()` ran past the time limit "
+        "and was stopped: whatever it should have defined is missing too.")
+
+
+def test_a_test_cell_stopped_at_the_limit_says_the_code_is_too_slow() -> None:
+    cell = _stopped('grade("find_lambda", find_lambda)')
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "find_lambda",
+                                 "points": 2}
+    [result] = scoring.score_cells([cell])
+    assert (result.score, result.tag, result.verdict) == (0.0, "cell_timeout", Verdict.TIMEOUT)
+    assert result.message.startswith("Checking find_lambda ran past the time limit")
+
+
+def test_without_a_stopped_cell_an_undefined_name_is_just_missing() -> None:
+    [result] = scoring.score_cells([_unanswered("lam_solution")])
+    assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
+    assert result.message.startswith("lam_solution is not defined. Run the cell")
