@@ -37,7 +37,7 @@ import sympy as sp
 from grader import payload as P
 from grader.equivalence import drop_unused, rationalise
 from grader.items import REGISTRY, Item
-from grader.kernels import KernelCheck
+from grader.kernels import PASSED_ON, KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
@@ -230,6 +230,13 @@ def _same_slip(item: Item, answer: P.Answer, upstream: Judgement) -> bool:
     return isinstance(check, KernelCheck) and check.shows(answer, item.id, upstream.tag)
 
 
+def _same_fault(own: Judgement, upstream: Judgement) -> bool:
+    """Is a kernel's only fault one that its upstream kernel has and passes on to whatever
+    calls it (an input changed in place, float32 precision, a dtype not kept), its values
+    being right?  Then it comes from that call and is charged once, upstream."""
+    return own.tag == upstream.tag and own.tag in PASSED_ON and 0 < own.fraction < 1
+
+
 _FORM_ONLY = frozenset({"step_form"})
 """Tags of an answer with the key's value in another form: nothing wrong to carry from it (a
 float pi is carried from: every later answer built on it has it too)."""
@@ -258,7 +265,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         wrong = {u: answers[u][0] for u in ups if u in answers
                  and answers[u][1].fraction < 1 and answers[u][1].tag not in _FORM_ONLY}
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
-            shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])]
+            shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])
+                     or _same_fault(judgement, answers[u][1])]
             if shown:
                 used[item.id] = shown
                 judged[item.id] = correct("")

@@ -30,6 +30,8 @@ _HALF_RIGHT = {
                          "is off by about 1e-3).",
 }
 """Problems of a right result, each worth half the points, and what to say about them."""
+PASSED_ON = frozenset(_HALF_RIGHT)
+"""Those problems, which a kernel passes on to any kernel that calls it."""
 
 _TOO_SLOW = ("That much slower usually means a Python loop over positions or pairs, or work far "
              "beyond the rotation itself, such as a full d x d rotation matrix or a 2 x 2 matrix "

@@ -83,6 +83,26 @@ def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
         "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}
 
 
+def test_an_in_place_change_made_by_apply_rope_is_charged_once() -> None:
+    """apply_rope writing its result into x costs half its points (modified_input); a
+    rope_score that changes q and k only through it is carried, not charged again.  The same
+    change made by rope_score beside an apply_rope that leaves x alone is rope_score's own."""
+    def in_place(x, positions, base=10000.0):
+        x[...] = _rope(x, positions, base)
+        return x
+
+    def score_with(rotate):
+        def score(q, k, p, r, base=10000.0):
+            return float(rotate(np.asarray(q)[None], [p], base)[0]
+                         @ rotate(np.asarray(k)[None], [r], base)[0])
+        return score
+
+    got = _kernel_scores({"apply_rope": in_place, "rope_score": score_with(in_place)})
+    assert got == {"apply_rope": (2.0, "modified_input"), "rope_score": (2.0, "carried_over")}
+    got = _kernel_scores({"apply_rope": _rope, "rope_score": score_with(in_place)})
+    assert got == {"apply_rope": (4.0, "ok"), "rope_score": (1.0, "modified_input")}
+
+
 _FIND_LAMBDA = """
 def find_lambda(m, m_l, d):
     target = m / m_l * wavelengths(d, 10000.0)[-1]
