@@ -231,6 +231,10 @@ _DERIVE = (
                           "m/m_l.", D.MATCHING_EQUATION.rhs),
             Misconception("old_period", "That is the original model's period; the new model "
                           "uses the base lam*b.", D.period(D.I_STAR)),
+            Misconception("scaled_side", "That is the new model's period times m_l: your "
+                          "matching_eq was multiplied through. A period is the side of the "
+                          "plain equation, new period = PI's period.",
+                          D.m_l * D.MATCHING_EQUATION.lhs),
         )), "new model's period",
         follows="matching_eq", carry=lambda eq: eq.lhs if isinstance(eq, sp.Equality) else None),
     Item("step_cancel_2pi", "derive_lambda", "step_cancel_2pi", 1, _step(

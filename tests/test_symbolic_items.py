@@ -107,7 +107,8 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
                   (sp.limit((m / m_l) ** (d / 2), d, sp.oo), 0, "wrong_expression"),
                   ("(m/m_l)**(d/(d-2))", 0, "extra_symbol")],
     "new_period": [("2*pi*(lam*b)**((d-2)/d)", 1, "ok"),
-                   ("(m/m_l)*2*pi*b**((d-2)/d)", 0, "pi_side"), ("2*pi*b**((d-2)/d)", 0, "old_period")],
+                   ("(m/m_l)*2*pi*b**((d-2)/d)", 0, "pi_side"), ("2*pi*b**((d-2)/d)", 0, "old_period"),
+                   ("m_l*2*pi*(lam*b)**((d-2)/d)", 0, "scaled_side")],
 }
 
 CASES = [(item, ans, score, tag) for item, rows in TABLE.items() for ans, score, tag in rows]
