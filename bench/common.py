@@ -127,13 +127,47 @@ def code_state() -> tuple[str, str]:
 
 
 def cpu_model() -> str:
+    """The CPU's name, with its family and model numbers (a cloud host's bare "AMD EPYC" names
+    several generations with different caches)."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    name = fields.get("model name") or platform.processor() or "unknown"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
+
+
+def cpu_caches() -> str:
+    """Cache sizes seen by CPU 0, e.g. ``L1d 32K, L2 1024K, L3 32768K`` (L3 is shared)."""
+    found = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            if kind == "Instruction":
+                continue
+            level = (index / "level").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        found.append(f"L{level}{'d' if kind == 'Data' else ''} {size}")
+    return ", ".join(found) or "unknown"
+
+
+def numpy_simd() -> str:
+    """The widest SIMD target of numpy's dispatched loops that this CPU runs."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:
+        return "unknown"
+    features = getattr(umath, "__cpu_features__", {})
+    dispatch = getattr(umath, "__cpu_dispatch__", [])
+    usable = [f for f in dispatch if features.get(f)]
+    return usable[-1] if usable else "baseline only"
 
 
 def blas_info() -> str:
@@ -174,6 +208,8 @@ def machine() -> list[tuple[str, str]]:
     return [
         ("cores", f"{os.cpu_count()} logical"),
         ("CPU", cpu_model()),
+        ("caches (CPU 0; L3 shared)", cpu_caches()),
+        ("numpy SIMD", numpy_simd()),
         ("memory", mem or "unknown"),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
