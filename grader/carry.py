@@ -43,6 +43,7 @@ from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
 from grader.symbolic import FLOAT_PI_TAG, LAM, EquationCheck, ExprCheck, to_sympy
 from grader.valuechecks import ChoiceCheck, NumberCheck
+from solutions import derivation as D
 
 TAG = "carried_over"
 """The tag of an answer credited by follow-through."""
@@ -66,37 +67,48 @@ def upstream_value(answer: P.Answer) -> sp.Basic | None:
     return None
 
 
+Carried = ExprCheck | NumberCheck | ChoiceCheck | EquationCheck
+
+
 def carried_check(item: Item, upstreams: Sequence[sp.Basic]
-                  ) -> ExprCheck | NumberCheck | ChoiceCheck | EquationCheck | None:
+                  ) -> tuple[Carried, list[str]] | None:
     """The item's check with ``upstreams`` (one answer per item in ``Item.upstreams``: the
-    student's where it is wrong, the key's elsewhere) in place of the key's, or None when
-    nothing may be carried from them."""
-    if item.carry is None or not isinstance(item.check, (ExprCheck, NumberCheck, ChoiceCheck,
-                                                          EquationCheck)):
+    student's where it is wrong, the key's elsewhere) in place of the key's, and the
+    upstream items whose values lack what the key's vary with (a lambda without d, a
+    number): such an upstream is no attempt at its item unless it is itself carried, which
+    :func:`follow_through` decides. None when nothing may be carried from them."""
+    if item.carry is None or not isinstance(item.check, Carried):
         return None
-    for up_id, value in zip(item.upstreams, upstreams, strict=True):
-        key = getattr(REGISTRY[up_id].check, "reference", None)
-        if isinstance(key, sp.Basic) and not _depends_on(value, key.free_symbols, up_id):
-            return None  # not an attempt at the upstream item (a lambda without d, a number)
+    degenerate = [up_id for up_id, value in zip(item.upstreams, upstreams, strict=True)
+                  if isinstance(key := getattr(REGISTRY[up_id].check, "reference", None),
+                                sp.Basic) and not _depends_on(value, key.free_symbols, up_id)]
     if isinstance(item.check, EquationCheck):  # the derivation continued from the student's
         fields = item.carry(*upstreams)
-        if fields is None:
+        if fields is None or not _keeps_the_work(fields["reference"], item.check.reference):
             return None
-        if fields["reference"].free_symbols != item.check.reference.free_symbols:
-            return None  # the slip removed what this step works on
-        return dataclasses.replace(item.check, **fields, catalogue=(), lam_catalogue=())
+        return dataclasses.replace(item.check, **fields, catalogue=(),
+                                   lam_catalogue=()), degenerate
     if isinstance(item.check, ChoiceCheck):  # a decision taken from the student's own values
         choice = item.carry(*upstreams)
         if type(choice) is not type(item.check.answer):
             return None
-        return dataclasses.replace(item.check, answer=choice, wrong_choices={})
+        return dataclasses.replace(item.check, answer=choice, wrong_choices={}), degenerate
     reference = item.carry(*upstreams)
     if isinstance(item.check, ExprCheck):
-        if not isinstance(reference, sp.Expr) or (
-                reference.free_symbols != item.check.reference.free_symbols):
-            return None  # the slip removed what this step works on
+        if not isinstance(reference, sp.Expr) or not _keeps_the_work(
+                reference, item.check.reference):
+            return None
         reference = rationalise(reference)  # a float pi carried: as the answer's is read
-    return dataclasses.replace(item.check, reference=reference, catalogue=())
+    return dataclasses.replace(item.check, reference=reference, catalogue=()), degenerate
+
+
+def _keeps_the_work(carried: sp.Basic, key: sp.Basic) -> bool:
+    """Is what a step works on still there in the answer carried from the student's own?
+    It may lose d (matching the pair d/2 makes the exponent 1, and d drops out) but no other
+    symbol: not lam, as matching pair 0 does (theta_0 = 1: no equation for lam), nor m and
+    m_l (a limit that no longer depends on the stretch); and it may gain none."""
+    return carried.free_symbols <= key.free_symbols and (
+        key.free_symbols - carried.free_symbols <= {D.d})
 
 
 def _depends_on(value: sp.Basic, symbols: set[sp.Basic], item_id: str) -> bool:
@@ -111,11 +123,12 @@ def _depends_on(value: sp.Basic, symbols: set[sp.Basic], item_id: str) -> bool:
 
 
 def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer | None],
-                  params: Mapping[str, Any]) -> tuple[list[str], Judgement] | None:
-    """The upstream items whose own answers ``answer`` follows from, and its judgement
-    against what they lead to (right, or partly right: a step in another form), or None
-    when it does not follow from them at all; ``upstreams`` maps each upstream item to the
-    student's answer to use, or None for the key's.  Run in a forked, time-limited child."""
+                  params: Mapping[str, Any]) -> tuple[list[str], Judgement, list[str]] | None:
+    """The upstream items whose own answers ``answer`` follows from, its judgement against
+    what they lead to (right, or partly right: a step in another form) and those upstreams
+    of :func:`carried_check`'s that count only if carried; or None when it does not follow
+    from them at all. ``upstreams`` maps each upstream item to the student's answer to use,
+    or None for the key's.  Run in a forked, time-limited child."""
     values, used = [], []
     for up_id, up in upstreams.items():
         value = None if up is None else upstream_value(up)
@@ -126,11 +139,12 @@ def judge_carried(item: Item, answer: P.Answer, upstreams: Mapping[str, P.Answer
         if value is None:
             return None
         values.append(value)
-    check = None if not used else carried_check(item, values)
-    if check is None:
+    carried = None if not used else carried_check(item, values)
+    if carried is None:
         return None
+    check, degenerate = carried
     judgement = check.judge(answer, item.id, params)
-    return (used, judgement) if judgement.fraction > 0 else None
+    return (used, judgement, degenerate) if judgement.fraction > 0 else None
 
 
 def _key(item_id: str, params: Mapping[str, Any]) -> sp.Basic | None:
@@ -255,6 +269,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
     todo: list[tuple[Item, P.Answer, dict[str, P.Answer | None]]] = []
     used: dict[str, list[str]] = {}  # carried item -> the upstreams it follows
     judged: dict[str, Judgement] = {}  # carried item -> its judgement against them
+    weak: dict[str, list[str]] = {}  # carried item -> upstreams that count only if carried
     for item_id, (answer, judgement) in answers.items():
         item = REGISTRY[item_id]
         ups = item.upstreams  # one not answered here: the key's stands in
@@ -285,10 +300,12 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         for (item, _, _), o in zip(todo, outcomes):
             if o.status != "ok" or o.value is None:
                 continue
-            ups_used, carried = o.value
+            ups_used, carried, degenerate = o.value
             if carried.fraction >= 1 or carried.fraction > answers[item.id][1].fraction:
                 used[item.id], judged[item.id] = ups_used, carried
-    decided = _decide(answers, used, judged, credit)
+                if degenerate:
+                    weak[item.id] = degenerate
+    decided = _decide(answers, used, judged, credit, weak)
     decided = {**_noted(answers, decided), **decided}
     return {**decided, **_float_pi_once(answers, decided, used)}
 
@@ -334,24 +351,37 @@ def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                and decided.get(u, answers[u][1]).fraction < 1
                and answers[u][1].tag not in _FORM_ONLY
                and answers[u][1].verdict is not Verdict.MISSING]
+        carried = [u for u in REGISTRY[item_id].upstreams
+                   if u in decided and decided[u].tag == TAG]
         if ups:
             verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
             noted[item_id] = dataclasses.replace(judgement, message=(
                 f"{judgement.message} This answer builds on your {_names(ups)}, which {verb} "
                 f"not right yet: fix that first (see {its} feedback)."))
+        elif carried:
+            verb = "is" if len(carried) == 1 else "are"
+            noted[item_id] = dataclasses.replace(judgement, message=(
+                f"{judgement.message} Your {_names(carried)} {verb} carried from an earlier "
+                "slip, but nothing is carried into this answer: built on it, this step "
+                "loses what it is about (a lam without d, say, has derivative 0 in d). Fix "
+                f"that slip (see the feedback on {_names(carried)})."))
     return noted
 
 
 def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],
-            judged: Mapping[str, Judgement], credit: float) -> dict[str, Judgement]:
+            judged: Mapping[str, Judgement], credit: float,
+            weak: Mapping[str, Sequence[str]]) -> dict[str, Judgement]:
     """The judgements of the answers that follow (``used``: item -> the upstreams whose
     student answers it follows; ``judged``: its judgement against them), in registry order:
     from right upstreams only, that judgement as it is; an item carried only from carried
-    answers loses its carry when an upstream it follows was wrong on its own (not carried)."""
+    answers loses its carry when an upstream it follows was wrong on its own (not carried).
+    Nothing follows from a ``weak`` upstream (one without what the key's varies with) that
+    is the student's own slip: lam = m/m_l typed in is no attempt at lambda, while the same
+    lam reached by a derivation carried from an earlier slip is."""
     other: dict[str, Judgement] = {}  # simply right, or a refused carry explained
     kept: dict[str, list[str]] = {}  # carried item -> the wrong upstreams it follows
     for item_id in REGISTRY:
-        if item_id not in used:
+        if item_id not in used or any(u not in kept for u in weak.get(item_id, ())):
             continue
         wrong = [u for u in used[item_id]
                  if answers[u][1].fraction < 1 and answers[u][1].tag not in _FORM_ONLY]

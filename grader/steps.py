@@ -79,10 +79,13 @@ def carried(eq: sp.Basic, start: int, target: int
 
 
 def solution(eq: sp.Basic) -> sp.Expr | None:
-    """lam solved from the student's own ``step_cancel_b`` (None when it has no single one, or
-    when it is already solved for lam: nothing is left to solve)."""
+    """lam solved from the student's own ``step_cancel_b`` (None when it has no single one).
+    One already solved for lam (the exponent was 1: the pair d/2 was matched) gives its other
+    side; lam_solution is carried from it only when that step_cancel_b was carried in turn
+    (``Item.carry_only_carried``), never from lam typed in there."""
     if isinstance(eq, sp.Equality) and D.lam in (eq.lhs, eq.rhs):
-        return None
+        other = eq.rhs if eq.lhs == D.lam else eq.lhs
+        return None if D.lam in other.free_symbols else other
     found = carried(eq, 3, 4)
     return None if found is None else found[2]
 

@@ -91,6 +91,18 @@ SCENARIOS: dict[str, Scenario] = {
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {
             "matching_eq", "new_period", "exponent"},
         also={"matching_eq": "highest_frequency_pair", "lam_solution": "missing"}),
+    # one past the last pair, every later answer built right on it: d drops out (the exponent
+    # is 1) and lam comes out as m/m_l, yet the derivation is charged once, here, as a slip
+    # to d/2 - 2 would be. What shows how lam depends on d (its derivative, its error
+    # relative to PI's factor, and the claim decided from those zeros) then shows nothing
+    # and is not carried; the limits of m/m_l are the key's
+    "i-star-one-past-the-last": Scenario(
+        "i_star_answer", "i_star = d / 2", "i_star", "off_by_one_index",
+        LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
+            "matching_eq", "new_period", "exponent", "colleague_claim"},
+        also={"dlam_dd": "wrong_expression", "colleague_claim": "wrong_choice"},
+        carried=(LAM_DOWNSTREAM - {"dlam_dd", "rel_error", "rel_error_values"})
+        | EQUATION_DOWNSTREAM | {"matching_eq", "new_period", "exponent"}),
     "matching-eq-off-by-one": Scenario(
         "matching_eq_answer",
         "matching_eq = sp.Eq(period_i.subs({i: d / 2, b: lam * b}),\n"

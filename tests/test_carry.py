@@ -320,20 +320,23 @@ def test_the_derivation_done_right_from_a_one_based_theta_is_carried() -> None:
         "pi_stretch", "i_star") else "ok") for k in got}
 
 
-def test_the_model_derivation_is_plain_ok_and_a_wrong_step_in_it_is_not_carried() -> None:
-    """From the right theta every step is simply right; a step that divides by the wrong
-    thing is wrong whatever came before it, and the step after it is carried from it only
-    if it depends on what the key's does (a lam without d carries nothing)."""
+def test_the_model_derivation_is_plain_ok_and_an_index_slip_is_charged_once() -> None:
+    """From the right theta every step is simply right. From i* = d/2 (one past the last
+    pair) every step done right is carried, although d drops out on the way (the exponent
+    is 1) and lam comes out as m/m_l: the slip is charged once, at i_star, as one at
+    d/2 - 2 is.  The same lam typed in at lam_solution carries nothing
+    (test_no_credit_is_carried_from_a_slip_that_removes_the_work), nor does matching pair 0,
+    whose equation has no lam (the i-star-highest-frequency scenario of
+    test_notebook_derive_lambda)."""
     b = sp.Symbol("b", positive=True)
     i = sp.Symbol("i", integer=True, nonnegative=True)
     answers = _derivation_from(b ** (-2 * i / d))
     assert set(_scores(answers).values()) == {(1.0, "ok"), (2.0, "ok"), (3.0, "ok")}
-    # i* = d/2 (one past the last pair): the matching equation is wrong, and so is lam = m/m_l
-    # that the steps lead to; it does not depend on d, so nothing after it is carried
-    got = _scores(_derivation_from(b ** (-2 * i / d), i_star=d / 2))
-    assert got["i_star"][1] == "off_by_one_index" and got["matching_eq"][0] == 0.0
-    assert got["lam_solution"] == (0.0, "pi_factor")
-    assert "carried_over" not in {tag for _, tag in got.values()}
+    for i_star in (d / 2, d / 2 - 2):
+        got = _scores(_derivation_from(b ** (-2 * i / d), i_star=i_star))
+        assert got.pop("i_star")[0] == 0.0
+        assert got == {k: (float(REGISTRY[k].points), "ok" if k in (
+            "theta_i", "period_i", "pi_stretch") else "carried_over") for k in got}, i_star
 
 
 def test_lam_solution_is_carried_only_from_a_slip_made_before_step_cancel_b() -> None:

@@ -52,4 +52,6 @@ def test_where_the_derivation_cannot_go_on() -> None:
     assert steps.carried(sp.Eq(lam * b, lam ** 2 * m / m_l), 0, 1) is None
     assert steps.carried(lam * b, 0, 1) is None
     assert steps.solution(sp.Eq(lam ** 2, m / m_l)) == sp.sqrt(m / m_l)
-    assert steps.solution(sp.Eq(lam, m / m_l)) is None  # already solved: nothing to carry
+    assert steps.solution(sp.Eq(lam, m / m_l)) == m / m_l  # already solved (exponent 1)
+    assert steps.solution(sp.Eq(m / m_l, lam)) == m / m_l
+    assert steps.solution(sp.Eq(lam, lam * m / m_l)) is None
