@@ -43,6 +43,14 @@ class Positions:
 
 
 @dataclass(frozen=True)
+class PositionList:
+    """Positions given one by one (float64): spacings a progression cannot have."""
+
+    values: tuple[float, ...]
+    """the positions"""
+
+
+@dataclass(frozen=True)
 class Probe:
     """One call: positional arguments (specs or literals) and keyword arguments."""
 
@@ -69,6 +77,8 @@ def build(spec: Any) -> Any:
     if isinstance(spec, Positions):
         pos = spec.start + spec.step * np.arange(spec.n, dtype=np.float64)
         return pos.astype(np.int64) if spec.integer else pos
+    if isinstance(spec, PositionList):
+        return np.array(spec.values, dtype=np.float64)
     return spec
 
 
@@ -98,6 +108,12 @@ def _rotation_probes() -> tuple[Probe, ...]:
         # cached under those (and not the positions themselves) is stale here
         Probe((Arr((5, 8), seed=1), Positions(5, step=0.5)),
               note="positions 0, 0.5, ..., 2 after a call with 0..4 (a cached table?)"),
+        # the first probe's positions and shape, another x: a result cached under anything
+        # but x itself is stale here
+        Probe((Arr((5, 8), seed=7), Positions(5)),
+              note="another x of the same shape at positions 0..4 (a cached result?)"),
+        Probe((Arr((2, 6, 16), seed=8), PositionList((0.0, 1.0, 3.0, 7.0, 8.5, 20.0))),
+              note="positions 0, 1, 3, 7, 8.5, 20: not evenly spaced"),
     )
 
 

@@ -161,7 +161,7 @@ def test_kernel_mutants(item: str, fn, fraction: float, tag: str) -> None:
 
 def test_a_wrong_result_names_the_modified_input_too() -> None:
     j = _judge("apply_rope", rope_ignores_positions_in_place)
-    assert j.detail.startswith("1/")  # only the probe at positions 0..seq-1 is right
+    assert j.detail == "2/9 probes passed"  # only the two at positions 0..seq-1 are right
     assert "Also: Your function changed its input array in place." in j.message
 
 
@@ -407,6 +407,37 @@ def test_a_table_cached_under_too_little_of_the_positions_is_stale() -> None:
     j = _judge("apply_rope", cached_rope)
     assert (j.fraction, j.tag) == (0.5, "wrong_values"), j.message
     assert "a cached table?" in j.message
+
+
+def test_a_result_cached_under_anything_but_x_is_stale() -> None:
+    """A kernel that caches its output under x's shape and dtype, the positions and the base
+    (not x's values) is right until it sees another x of the same shape: half the points,
+    and the probe is named."""
+    cache: dict = {}
+
+    def cached_result(x, positions, base=10000.0):
+        p = np.asarray(positions, np.float64)
+        key = (x.shape, x.dtype.str, p.tobytes(), base)
+        if key not in cache:
+            cache[key] = rope(x, p, base)
+        return cache[key].copy()
+
+    j = _judge("apply_rope", cached_result)
+    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "8/9 probes passed")
+    assert "(a cached result?)" in j.message
+
+
+def test_a_table_that_assumes_evenly_spaced_positions_is_found_out() -> None:
+    """Building the angles from the first position and the first spacing (p0 + k*step) is
+    right on every progression; positions 0, 1, 3, 7, 8.5, 20 show it: half the points."""
+    def progression(x, positions, base=10000.0):
+        p = np.asarray(positions, np.float64)
+        step = p[1] - p[0] if len(p) > 1 else 0.0
+        return rope(x, p[0] + step * np.arange(len(p)), base)
+
+    j = _judge("apply_rope", progression)
+    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "8/9 probes passed")
+    assert "not evenly spaced" in j.message
 
 
 def test_a_complex_result_is_told_to_view_back_to_real_pairs() -> None:
