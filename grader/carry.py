@@ -35,6 +35,7 @@ from typing import Any
 import sympy as sp
 
 from grader import payload as P
+from grader import replay
 from grader.equivalence import drop_unused, rationalise
 from grader.items import REGISTRY, Item
 from grader.kernels import PASSED_ON, KernelCheck
@@ -281,7 +282,9 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                  and answers[u][1].fraction < 1 and answers[u][1].tag not in _FORM_ONLY}
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
             shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])
-                     or _same_fault(judgement, answers[u][1])]
+                     or _same_fault(judgement, answers[u][1])
+                     or (u == replay.UPSTREAM and replay.built_on_own_frequencies(
+                         item_id, answer, answers[u][0]))]
             if shown:
                 used[item.id] = shown
                 judged[item.id] = correct("")

@@ -58,7 +58,7 @@ def _tolerance(ref: np.ndarray) -> tuple[float, float]:
     return 1e-9, 1e-12 * max(scale, 1.0)
 
 
-def _matches(out: np.ndarray | None, ref: np.ndarray) -> bool:
+def matches(out: np.ndarray | None, ref: np.ndarray) -> bool:
     if out is None or out.shape != ref.shape:
         return False
     rtol, atol = _tolerance(ref)
@@ -126,7 +126,7 @@ class KernelCheck:
         if len(answer.calls) != len(probes.KERNEL_PROBES[item_id]):
             return wrong("tampered", "The captured calls do not match the grader's inputs.",
                          verdict=Verdict.INVALID)
-        plan, calls, rebased = _split(item_id, answer)
+        plan, calls, rebased = split_calls(item_id, answer)
         refs = _reference_outputs(self.reference, plan)
         failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, calls, refs)]
         bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
@@ -168,8 +168,8 @@ class KernelCheck:
                     0.0)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(ref)):
             return ("non_finite", "Your output contains NaN or inf.", 0.0)
-        if not _matches(out, ref):
-            if out.dtype == np.float32 and ref.dtype == np.float64 and _matches(
+        if not matches(out, ref):
+            if out.dtype == np.float32 and ref.dtype == np.float64 and matches(
                     out, ref.astype(np.float32)):
                 return ("float32_precision", _HALF_RIGHT["float32_precision"], 0.5)
             return ("wrong_values", self.hint, 0.0)
@@ -187,7 +187,7 @@ class KernelCheck:
         for mutant in self.mutants:
             outs = _reference_outputs(mutant.fn, plan)
             if all(o is None for o in outs) or all(
-                    (o is None) == (r is None) and (o is None or _matches(o, r))
+                    (o is None) == (r is None) and (o is None or matches(o, r))
                     for o, r in zip(outs, refs)):
                 continue
             if _shows(calls, outs):
@@ -214,7 +214,7 @@ class KernelCheck:
                         "bracket is narrow, not when g is small)")
             elif call.error:
                 what = f"it raised {call.error.rstrip(': ')}: lam was not found from them"
-            elif call.output is not None and _matches(call.output, same):
+            elif call.output is not None and matches(call.output, same):
                 what = "it returned the same value: lam was not found from them"
             elif call.output is not None and not _found_on_swapped_law(call.output, same):
                 what = ("it returned a value that no search on their periods ends at: lam "
@@ -234,7 +234,7 @@ class KernelCheck:
         if not isinstance(answer, CallsAnswer) or len(answer.calls) != len(
                 probes.KERNEL_PROBES[item_id]):
             return False
-        plan, calls, rebased = _split(item_id, answer)
+        plan, calls, rebased = split_calls(item_id, answer)
         for mutant in self.mutants:
             outs = _reference_outputs(mutant.fn, plan)
             if (mutant.slip.tag == tag and not all(o is None for o in outs)
@@ -243,7 +243,7 @@ class KernelCheck:
         return False
 
 
-def _split(item_id: str, answer: CallsAnswer) -> tuple[
+def split_calls(item_id: str, answer: CallsAnswer) -> tuple[
         tuple[probes.Probe, ...], tuple[CallOutcome, ...],
         tuple[tuple[probes.Probe, CallOutcome], ...]]:
     """The plain probes and their calls, and the rebased probes with theirs."""
@@ -254,7 +254,7 @@ def _split(item_id: str, answer: CallsAnswer) -> tuple[
 
 
 def _shows(calls: tuple[CallOutcome, ...], outs: list[np.ndarray | None]) -> bool:
-    return all(c.error.startswith("ValueError") if o is None else _matches(c.output, o)
+    return all(c.error.startswith("ValueError") if o is None else matches(c.output, o)
                for c, o in zip(calls, outs))
 
 

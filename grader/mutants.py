@@ -17,7 +17,7 @@ def _freqs(d: int, base: float, shift: int = 0, factor: float = 2.0, sign: float
     return float(base) ** (sign * factor * i / d)
 
 
-def _rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
+def rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
     """Rotate pairs by ``angles`` (seq, d/2) via the complex form."""
     x64 = np.asarray(x, dtype=np.float64)
     h = x64.shape[-1] // 2
@@ -37,7 +37,7 @@ def _rope(layout: str, direction: float = 1.0, **slip: float):
     def fn(x: np.ndarray, positions: np.ndarray, base: float = 10000.0) -> np.ndarray:
         pos = np.asarray(positions, dtype=np.float64)
         angles = direction * pos[:, None] * _freqs(x.shape[-1], base, **slip)[None, :]
-        return _rotate(x, angles, layout)
+        return rotate(x, angles, layout)
     return fn
 
 

@@ -120,6 +120,11 @@ def _rotation_probes() -> tuple[Probe, ...]:
 KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
     "rope_frequencies": (
         Probe((8,)), Probe((128,)), Probe((64,), {"base": 500_000.0}), Probe((6, 10.0)),
+        # the base named at every (d, base) that a later kernel's probes need: the grader
+        # then knows the student's frequencies there (grader.replay)
+        *(Probe((d,), {"base": base}) for d, base in (
+            (8, 10_000.0), (12, 10_000.0), (16, 10_000.0), (64, 10_000.0), (128, 10_000.0),
+            (12, 500.0), (16, 500.0), (_D128, _NTK_BASE))),
     ),
     "rope_angles": (
         Probe((Positions(6), 8)),

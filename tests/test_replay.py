@@ -1,0 +1,87 @@
+"""Follow-through for kernels built on a rope_frequencies with a slip no mutant knows
+(grader.replay): the key's later kernels are rebuilt on the frequencies the student's
+function returned on its probes.  The students here are small numpy functions written for
+the test; their later kernels call their own rope_frequencies, as a notebook's do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_carry_kernels import _kernel_scores, _rope
+
+from grader import probes, replay
+from grader.items import REGISTRY
+
+USERS = ("rope_angles", "apply_rope", "apply_rope_half", "wavelengths")
+
+
+def test_every_frequency_a_later_kernel_needs_is_captured() -> None:
+    """rope_frequencies is probed, base named, at every (d, base) of a later kernel's probes."""
+    named = {replay.frequency_args("rope_frequencies", p)
+             for p in probes.KERNEL_PROBES["rope_frequencies"]
+             if "base" in p.kwargs or len(p.args) > 1}
+    for item in USERS:
+        assert REGISTRY[item].upstreams == ("rope_frequencies",)
+        for probe in probes.KERNEL_PROBES[item]:
+            assert replay.frequency_args(item, probe) in named, (item, probe.note)
+
+
+def _students(freqs):
+    """Later kernels done right on ``freqs`` (the student's own rope_frequencies)."""
+    def angles(positions, d, base=10000.0):
+        return np.asarray(positions, np.float64)[:, None] * freqs(d, base)
+
+    def rotate(x, positions, base, first, second):
+        a = angles(positions, x.shape[-1], base)
+        x0, x1 = first(x), second(x)
+        out = np.empty_like(x)
+        r0 = x0 * np.cos(a) - x1 * np.sin(a)
+        r1 = x0 * np.sin(a) + x1 * np.cos(a)
+        return out, r0, r1
+
+    def interleaved(x, positions, base=10000.0):
+        out, r0, r1 = rotate(x, positions, base, lambda v: v[..., 0::2], lambda v: v[..., 1::2])
+        out[..., 0::2], out[..., 1::2] = r0, r1
+        return out
+
+    def half(x, positions, base=10000.0):
+        h = x.shape[-1] // 2
+        out, r0, r1 = rotate(x, positions, base, lambda v: v[..., :h], lambda v: v[..., h:])
+        out[..., :h], out[..., h:] = r0, r1
+        return out
+
+    return {"rope_frequencies": freqs, "rope_angles": angles, "apply_rope": interleaved,
+            "apply_rope_half": half,
+            "wavelengths": lambda d, base=10000.0: 2 * np.pi / freqs(d, base)}
+
+
+def _over_d_minus_2(d, base=10000.0):
+    return base ** (-2.0 * np.arange(d // 2) / (d - 2))
+
+
+def _base_ignored(d, base=10000.0):
+    return 10000.0 ** (-2.0 * np.arange(d // 2) / d)
+
+
+@pytest.mark.parametrize("freqs", [_over_d_minus_2, _base_ignored],
+                         ids=["exponent over d-2", "base argument ignored"])
+def test_kernels_built_right_on_an_unknown_frequency_slip_are_carried(freqs) -> None:
+    got = _kernel_scores(_students(freqs))
+    assert got.pop("rope_frequencies")[0] < 2.0
+    assert got == {item: (float(REGISTRY[item].points), "carried_over") for item in USERS}
+
+
+def test_a_kernel_with_a_slip_of_its_own_on_them_is_not_carried() -> None:
+    """apply_rope rotating backwards on the student's frequencies: its own slip, not theirs;
+    a kernel that computes the key's frequencies itself is simply right."""
+    students = _students(_over_d_minus_2)
+
+    def backwards(x, positions, base=10000.0):
+        return students["apply_rope"](x, -np.asarray(positions, np.float64), base)
+
+    got = _kernel_scores({"rope_frequencies": _over_d_minus_2, "apply_rope": backwards,
+                          "apply_rope_half": lambda x, p, base=10000.0: _rope(x, p, base)})
+    assert got["apply_rope"] == (0.0, "wrong_values")
+    assert got["apply_rope_half"] == (0.0, "other_layout")  # _rope is interleaved
+    got = _kernel_scores({"rope_frequencies": _over_d_minus_2, "apply_rope": _rope})
+    assert got["apply_rope"] == (4.0, "ok")
