@@ -7,6 +7,7 @@ cell's nbgrader ``grade_id`` (restored from the gradebook), never by the capture
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -208,9 +209,31 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
     answered = {f[0].id: (f[2], judgements[n]) for n, f in enumerate(found)
                 if f is not None and not isinstance(f[2], str)}
     carried = carry.follow_through(answered, params, seconds, carry_credit)
+    carried.update(_timed_on_carried(answered, carried))
     return [None if f is None else ItemResult.from_judgement(
                 f[0].id, f[1], carried.get(f[0].id, judgements[n]))
             for n, f in enumerate(found)]
+
+
+def _timed_on_carried(answered: Mapping[str, tuple[P.Answer, Judgement]],
+                      carried: Mapping[str, Judgement]) -> dict[str, Judgement]:
+    """A speed item refused for wrong values whose timed function is carried over (right
+    for the student's own wrong earlier answers, so not the key's values): say so, rather
+    than send the student to a function whose feedback says it is right."""
+    notes = {}
+    for item_id, (_, judgement) in answered.items():
+        timed = next((it.id for it in REGISTRY.values() if it.name == REGISTRY[item_id].name
+                      and it.notebook == REGISTRY[item_id].notebook and it.id != item_id
+                      and it.id in carried), None)
+        if (item_id in probes.TIMINGS and judgement.tag == "wrong_values" and timed
+                and carried[timed].tag == carry.TAG):
+            name = REGISTRY[timed].name
+            notes[item_id] = dataclasses.replace(judgement, message=(
+                f"Speed points need {name} to return the key's values on the timed input. "
+                f"Yours is right for your own earlier answers, which are not (see the "
+                f"feedback on {name}: it names what to fix); once they are fixed, it is "
+                "timed."))
+    return notes
 
 
 def score_cell(cell: NotebookNode, params: Mapping[str, Any] = DEFAULT_PARAMS,

@@ -13,7 +13,9 @@ import pytest
 from answercells import captured_cell
 
 from grader import capture, scoring
+from grader import payload as P
 from grader.items import REGISTRY
+from grader.scoring import TIMING_KEY
 
 
 def _freqs(d, base=10000.0, shift=0, factor=2.0):
@@ -81,6 +83,27 @@ def test_an_attention_score_built_on_a_slipped_apply_rope_is_carried() -> None:
         "apply_rope": (0.0, "sin_sign"), "rope_score": (2.0, "carried_over")}
     assert _kernel_scores({"apply_rope": _rope, "rope_score": score}) == {
         "apply_rope": (4.0, "ok"), "rope_score": (0.0, "sin_sign")}
+
+
+def test_speed_refused_for_a_carried_apply_rope_names_no_wrong_function() -> None:
+    """apply_rope built right on a one-based rope_frequencies is carried (right for the
+    student's own frequencies), but its timed values are not the key's: the speed item gets
+    nothing, and its feedback no longer sends the student to fix apply_rope, whose own
+    feedback says it is right."""
+    speed = captured_cell("apply_rope_speed", P.CallsAnswer(()))
+    speed.metadata["rope_course"] = {TIMING_KEY: P.to_json(P.TimingAnswer(
+        (0.02,) * 3, (0.01,) * 3, (8, 16384, 128), wrong_output=True))}
+    slipped = lambda x, p, base=10000.0: _rope(x, p, base, shift=1)  # noqa: E731
+    cells = [captured_cell(item, capture._capture(item, fn)) for item, fn in (
+        ("rope_frequencies", lambda d, base=10000.0: _freqs(d, base, shift=1)),
+        ("apply_rope", slipped))] + [speed]
+    results = {r.item: r for r in scoring.score_cells(cells) if r is not None}
+    assert (results["apply_rope"].score, results["apply_rope"].tag) == (4.0, "carried_over")
+    last = results["apply_rope_speed"]
+    assert (last.score, last.tag) == (0.0, "wrong_values")
+    assert "Fix apply_rope first" not in last.message
+    assert last.message.startswith("Speed points need apply_rope to return the key's values "
+                                   "on the timed input. Yours is right for your own earlier")
 
 
 def test_an_in_place_change_made_by_apply_rope_is_charged_once() -> None:
