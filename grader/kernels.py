@@ -161,8 +161,9 @@ class KernelCheck:
                     "numbers" + (" (a complex product goes back to real pairs with "
                                  ".view(x.dtype))." if "complex" in kind else "."), 0.0)
         if out is None or (call.returned_type in ("list", "tuple") and not self.sequence_ok):
+            wanted = "a float" if ref.ndim == 0 else "a numpy array"
             return ("wrong_type", f"Your function returned a {call.returned_type or 'value'}; "
-                    "return a numpy array.", 0.0)
+                    f"return {wanted}.", 0.0)
         if out.shape != ref.shape:
             return ("wrong_shape", f"Your output has shape {out.shape}, expected {ref.shape}.",
                     0.0)

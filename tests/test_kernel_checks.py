@@ -440,6 +440,19 @@ def test_a_table_that_assumes_evenly_spaced_positions_is_found_out() -> None:
     assert "not evenly spaced" in j.message
 
 
+def test_a_wrong_type_is_told_what_to_return() -> None:
+    """A scalar item asks for a float, an array item for an array; a float subclass is
+    neither (its comparisons could lie)."""
+    class LiarFloat(float):
+        pass
+
+    j = _judge("ntk_scaled_base", lambda b, m, m_l, d: LiarFloat(b * (m / m_l) ** (d / (d - 2))))
+    assert (j.fraction, j.tag) == (0.0, "wrong_type")
+    assert j.message.startswith("Your function returned a LiarFloat; return a float.")
+    j = _judge("apply_rope", lambda x, p, base=10000.0: "rotated")
+    assert j.message.startswith("Your function returned a str; return a numpy array.")
+
+
 def test_a_complex_result_is_told_to_view_back_to_real_pairs() -> None:
     """The product of the complex view, returned without .view(x.dtype), is an array of
     complex numbers: the feedback says so (not "return a numpy array")."""
