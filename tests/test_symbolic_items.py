@@ -297,17 +297,22 @@ def test_a_number_for_an_expression_is_told_to_keep_the_symbols(item: str, text:
 @pytest.mark.parametrize(("item", "values", "expected"), [
     ("lam_double_values", [2.0452, 2.0221], (1, "ok")),  # round(..., 4)
     ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0566], (1, "ok")),  # 3 digits shown
-    ("rel_error_values", [0.011, 0.022, 0.034, 0.057], (0, "wrong_value")),  # 2: too few
+    ("rel_error_values", [0.011, 0.022, 0.034, 0.057], (0, "rounded_too_far")),  # 2 digits
     ("lam_double_values", [2.0453, 2.0221], (0, "wrong_value")),  # a digit off
     ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0565], (0, "wrong_value")),
     # exact elements (1.0, 4.0) beside a rounded one: each element is judged on its own
     ("stretch_first_middle_last", [1.0, 2.022, 4.0], (1, "ok")),
     # a question asked to 1e-6 needs 5 digits: 2.05 (3) is too few there
-    ("lam_double_values", [2.05, 2.02], (0, "wrong_value")),
+    ("lam_double_values", [2.05, 2.02], (0, "rounded_too_far")),
+    ("lam_4096_16384_d128", 4.09, (0, "rounded_too_far")),  # round(lam, 2)
+    ("lam_4096_16384_d128", 4.1, (0, "rounded_too_far")),
+    ("lam_4096_16384_d128", 4.08, (0, "wrong_value")),  # not 4.089 rounded
 ])
 def test_rounded_values_are_right_when_the_digits_kept_are(item, values, expected) -> None:
     """A value rounded to 3 or more significant digits is right when it is the key's value
-    rounded there; a wrong last digit, or too few digits, is not."""
+    rounded there; a wrong last digit, or too few digits, is not (too few are told so)."""
     answer = capture_value(values)
     j = judge(REGISTRY[item], answer)
     assert (j.fraction, j.tag) == expected, (j.message, j.detail)
+    if j.tag == "rounded_too_far":
+        assert j.message.startswith("The digits you kept are right, but too few: keep at least")
