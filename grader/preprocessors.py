@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 
 import nbformat
+from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader import utils
@@ -208,6 +209,7 @@ class CappedExecute(Execute):
         :class:`~grader.earlyjudge.EarlyJudge` (left in ``resources`` for ``ScoreCaptures``)
         as soon as its cell has run."""
         self._chars: dict[int, int] = {}
+        self._died = False
         self._boxes: dict[str, sidebyside.TimingBox] = {}
         self._boxes_started = False
         self._early = earlyjudge.EarlyJudge(*self._scoring_config())
@@ -247,10 +249,19 @@ class CappedExecute(Execute):
         when it cannot be pickled), keep the record in the cell's metadata and hand that on.
         Whatever ``rope_course`` metadata a submitted cell carried is dropped first."""
         cell.get("metadata", {}).pop("rope_course", None)
+        if self._died:  # nothing runs after the kernel's death: those cells stay empty
+            return cell, resources
         if not self._boxes_started and self.km is not None:  # the kernel's sandbox is known
             self._boxes_started = True
             self._start_boxes()
-        cell, resources = super().preprocess_cell(cell, resources, index)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:  # the cells before this one are graded as they ran
+            self._died = True
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename=scoring.KERNEL_DIED_ENAME, evalue=scoring.KERNEL_DIED_TEXT,
+                traceback=[f"{scoring.KERNEL_DIED_ENAME}: {scoring.KERNEL_DIED_TEXT}"]))
+            return cell, resources
         item = scoring.registry_item(cell)
         if item is None:
             return cell, resources

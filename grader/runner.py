@@ -164,7 +164,9 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(graded, keep / nb_name)
     shutil.rmtree(job, ignore_errors=True)
-    notes = sub.notes + tuple(f"not_graded: {p}" for p in report.problems)
+    notes = sub.notes + tuple(f"not_graded: {p}" for p in report.problems) + (
+        (f"kernel_died: {KERNEL_DIED_PARTLY}",) if any(
+            it.tag == "kernel_died" for it in report.items) else ())
     return SubmissionResult(sub.student, sub.assignment, report.items, grades, notes=notes)
 
 
@@ -228,6 +230,9 @@ def sweep_stale_runtimes() -> None:
 KERNEL_DIED = ("the notebook's kernel died while it ran (it crashed, exited or was killed, "
                "for example by os._exit, a segmentation fault or a signal), so no cell from "
                "that point on could run")
+
+KERNEL_DIED_PARTLY = ("the notebook's kernel died while it ran; the answers of the cells "
+                      "before that were graded, those after it got no points (see the feedback)")
 
 CELL_TIMEOUT = ("a cell was still running {} s after it started and ignored the interrupt "
                 "sent to stop it (it blocks or ignores KeyboardInterrupt), so the notebook "

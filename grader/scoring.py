@@ -125,6 +125,18 @@ TIMEOUT_ENAME = "CellTimeoutError"
 (``Execute.error_on_timeout``)."""
 
 
+KERNEL_DIED_ENAME = "KernelDied"
+KERNEL_DIED_TEXT = ("the notebook's kernel died while this cell ran (it crashed, exited or was "
+                    "killed: os._exit, a segmentation fault, a signal); no cell after it ran")
+
+
+def kernel_died(cell: NotebookNode) -> bool:
+    """Whether the kernel died while the cell ran (:class:`grader.preprocessors.CappedExecute`
+    then ran no later cell)."""
+    return any(o.get("output_type") == "error" and o.get("ename") == KERNEL_DIED_ENAME
+               for o in cell.get("outputs", []))
+
+
 def timed_out(cell: NotebookNode) -> bool:
     """Whether the cell was stopped at the per-cell time limit."""
     return any(o.get("output_type") == "error" and o.get("ename") == TIMEOUT_ENAME
@@ -142,7 +154,14 @@ def _opening(cell: NotebookNode) -> str:
 def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
             cell: NotebookNode | None = None) -> Judgement:
     """The judgement when no answer was captured; ``stopped`` is the last cell up to the
-    test cell ``cell`` that was stopped at the time limit, if any."""
+    test cell ``cell`` that was stopped at the time limit, or in which the kernel died."""
+    if stopped is not None and kernel_died(stopped):
+        where = (f"while checking {item.name}: your {item.name} crashed it"
+                 if stopped is cell else f"in the cell starting `{_opening(stopped)}`")
+        return wrong("kernel_died", f"Not graded: the notebook's kernel died {where} (os._exit, "
+                     "a segmentation fault or a signal), so no cell after that ran. Answers "
+                     "from the cells before it were graded. Fix that cell and run all cells "
+                     "again.", detail=reason, verdict=Verdict.MISSING)
     if stopped is not None and stopped is cell:
         return wrong("cell_timeout", f"Checking {item.name} ran past the time limit and was "
                      f"stopped: for the grader's inputs your {item.name} is far too slow or "
@@ -185,7 +204,9 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
     found: list[tuple[Item, float, P.Answer | str] | None] = []
     stopped: list[NotebookNode | None] = []  # the last cell, up to each, that timed out
     for cell in cells:
-        stopped.append(cell if timed_out(cell) else stopped[-1] if stopped else None)
+        before = stopped[-1] if stopped else None
+        stopped.append(before if before is not None and kernel_died(before)
+                       else cell if timed_out(cell) or kernel_died(cell) else before)
         item = registry_item(cell)
         if item is None:
             found.append(None)

@@ -216,6 +216,7 @@ def notebooks(ctx: Context) -> dict[tuple[str, str], NotebookNode]:
         ("stubborn_loop", dl): few_cells("import signal\n"
                                          "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                          "while True:\n    pass", AFTER),
+        ("crash_midway", nr): wrong(nr, wavelengths="import os\nos._exit(1)"),
         ("crash_exit", dl): few_cells('print("before")', "import os\nos._exit(1)", AFTER),
         ("crash_segfault", dl): few_cells('print("before")',
                                           "import ctypes\nctypes.string_at(0)", AFTER),

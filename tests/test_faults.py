@@ -81,16 +81,30 @@ def test_loop_that_ignores_interrupts_fails_only_its_notebook(run) -> None:
 @pytest.mark.nbgrader
 @pytest.mark.parametrize("student", ["crash_exit", "crash_segfault", "crash_sigkill"])
 def test_kernel_crash_gives_zero_with_a_clear_reason(run, student: str) -> None:
-    """When the kernel dies (os._exit, a segfault, SIGKILL to itself), does the student get
-    zero on every item with the reason kernel_died, in items.csv, report.md and feedback?"""
+    """When the kernel dies (os._exit, a segfault, SIGKILL to itself) before any answer, does
+    the student get zero on every item with the reason kernel_died, in items.csv, the
+    report's notes and the feedback, which names the cell?"""
     items = run.items(student, DL)
     assert len(items) == len(items_for(DL))
     assert set(items.values()) == {(0.0, "kernel_died")}
     assert run.total(student, DL) == 0
-    assert f"| {student} | derive_lambda | kernel_died | the notebook's kernel died" in _report(
-        run.out)
+    assert (f"| {student} | derive_lambda | kernel_died: the notebook's kernel died while it "
+            "ran; the answers of the cells before that were graded") in _report(run.out)
     page = run.out / "feedback" / student / DL / f"{DL}.html"
-    assert "kernel died" in page.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert "kernel died in the cell starting `import" in text
+
+
+@pytest.mark.nbgrader
+def test_answers_before_a_kernel_crash_are_graded(run) -> None:
+    """os._exit at the end of the wavelengths cell: every answer before it scores as the
+    reference student's does; wavelengths and every later item get 0, kernel_died."""
+    nb = H.wrong(NR)
+    died = H.index(nb, "wavelengths_answer")
+    items, ref = run.items("crash_midway", NR), run.items("ref_ntk", NR)
+    before = {i for i in ref if H.index(nb, i) < died}
+    assert before and {i: items[i] for i in before} == {i: ref[i] for i in before}
+    assert {items[i] for i in ref if i not in before} == {(0.0, "kernel_died")}
 
 
 @pytest.mark.nbgrader

@@ -64,3 +64,32 @@ def test_without_a_stopped_cell_an_undefined_name_is_just_missing() -> None:
     [result] = scoring.score_cells([_unanswered("lam_solution")])
     assert (result.tag, result.verdict) == ("missing", Verdict.MISSING)
     assert result.message.startswith("lam_solution is not defined. Run the cell")
+
+
+def _died(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``cell`` as CappedExecute leaves the cell in which the kernel died."""
+    cell.outputs = [nbformat.v4.new_output(
+        "error", ename=scoring.KERNEL_DIED_ENAME, evalue=scoring.KERNEL_DIED_TEXT, traceback=[])]
+    return cell
+
+
+def test_answers_before_a_kernel_death_count_and_those_after_say_where_it_died() -> None:
+    """The kernel died in an answer cell: the answer captured before it keeps its points;
+    the test cells after it (which did not run) are kernel_died, naming the cell."""
+    empty = _cell("lam_solution", 0)
+    empty.outputs = []
+    results = scoring.score_cells([_cell("i_star", "d/2 - 1"),
+                                   _died(nbformat.v4.new_code_cell("lam_solution = 1\nos._exit(1)")),
+                                   empty])
+    assert (results[0].score, results[0].tag) == (1.0, "ok")
+    assert (results[2].score, results[2].tag, results[2].verdict) == (
+        0.0, "kernel_died", Verdict.MISSING)
+    assert results[2].message.startswith("Not graded: the notebook's kernel died in the cell "
+                                         "starting `lam_solution = 1`")
+
+
+def test_a_function_that_kills_the_kernel_when_checked_is_named() -> None:
+    """The kernel died in a test cell, while the grader called the student's function."""
+    [result] = scoring.score_cells([_died(_cell("apply_rope", 0))])
+    assert (result.score, result.tag) == (0.0, "kernel_died")
+    assert "died while checking apply_rope: your apply_rope crashed it" in result.message
