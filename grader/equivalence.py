@@ -251,7 +251,9 @@ def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
             continue
         if not allow_factor and not close(k, sp.Float(1, _EVAL_DIGITS)):
             continue
-        if all(close(x, k) for x in ratios_l) and all(close(x, k) for x in ratios_r):
+        both_zero = _zero(values(rhs, item_id)) and _zero(ref_r)  # a side moved over: X = 0
+        if all(close(x, k) for x in ratios_l) and (
+                both_zero or all(close(x, k) for x in ratios_r)):
             if not strict:
                 return True
             # below the 30 digits: lhs/ref.lhs = rhs/ref.rhs exactly, and k = 1 exactly
@@ -261,6 +263,11 @@ def same_up_to_constant(eq: sp.Equality, ref: sp.Equality, item_id: str,
                 continue
             return True
     return False
+
+
+def _zero(vals: list[Value]) -> bool:
+    """Is a side 0 at every sample point?"""
+    return bool(vals) and all(v is not None and abs(v) <= _ABS for v in vals)
 
 
 def _ratio(va: Value, vb: Value) -> Value:

@@ -34,13 +34,15 @@ def _split(eq: sp.Equality) -> sp.Equality:
 
 def _cancel_b(eq: sp.Equality) -> sp.Equality | None:
     """Divide both sides by the factor beside lam's power: ``b**e`` in the key's equation,
-    with a constant too when one is left there (a 2*pi that was never in the period).  None
+    with a constant too when one is left there (a 2*pi that was never in the period), or
+    common to every term of a side moved over (``b**e*lam**e - b**e*m/m_l = 0``).  None
     unless exactly one side holds lam."""
-    sides = [side for side in (eq.lhs, eq.rhs) if D.lam in side.free_symbols]
+    lhs, rhs = sp.factor_terms(eq.lhs), sp.factor_terms(eq.rhs)
+    sides = [side for side in (lhs, rhs) if D.lam in side.free_symbols]
     if len(sides) != 1:
         return None
     beside = sides[0].as_independent(D.lam, as_Add=False)[0]
-    return sp.Eq(sp.powsimp(eq.lhs / beside), sp.powsimp(eq.rhs / beside))
+    return sp.Eq(sp.powsimp(lhs / beside), sp.powsimp(rhs / beside))
 
 
 def _solve(eq: sp.Equality) -> sp.Equality | None:

@@ -420,6 +420,24 @@ def test_a_step_in_another_form_costs_the_same_after_an_earlier_slip() -> None:
         assert (fix in cancel_b.message) == (i_star == d / 2 - 2)
 
 
+def test_an_equation_moved_to_one_side_costs_half_once() -> None:
+    """step_cancel_2pi written as Eq(A - B, 0) is the key's equation in another form (half);
+    splitting the power and cancelling b done on that form are right, not half again."""
+    b, lam = sp.symbols("b lam", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    answers = _derivation_from(b ** (-2 * i / d))
+    moved = sp.Eq(answers["matching_eq"].lhs / (2 * sp.pi)
+                  - answers["matching_eq"].rhs / (2 * sp.pi), 0)
+    split = sp.Eq(sp.expand_power_base(moved.lhs, force=True), 0)
+    cancelled = sp.Eq(sp.expand(split.lhs / b ** ((d - 2) / d)), 0)
+    got = _scores({"matching_eq": answers["matching_eq"], "step_cancel_2pi": moved,
+                   "step_split": split, "step_cancel_b": cancelled,
+                   "lam_solution": sp.solve(cancelled, lam)[0]})
+    assert got == {"matching_eq": (2.0, "ok"), "step_cancel_2pi": (0.5, "step_form"),
+                   "step_split": (1.0, "ok"), "step_cancel_b": (1.0, "ok"),
+                   "lam_solution": (3.0, "ok")}
+
+
 def test_a_float_pi_costs_once() -> None:
     """period_i written with np.pi (half: float_pi), and the matching equation and the new
     model's period built from it, as the notebook builds them: the float pi is charged at
