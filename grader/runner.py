@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import cgroups, feedback, lean, pipeline, sandbox
+from grader import cgroups, feedback, lean, pipeline, sandbox, scoring
 from grader.items import NOTEBOOKS, items_for
 from grader.results import GradeRecord, ItemResult, SubmissionResult, Verdict
 from grader.submissions import BAD_STUDENT_ID, Submission
@@ -166,8 +167,18 @@ def run_job(ws: Workspace, sub: Submission, timeout: int) -> SubmissionResult:
     shutil.rmtree(job, ignore_errors=True)
     notes = sub.notes + tuple(f"not_graded: {p}" for p in report.problems) + (
         (f"kernel_died: {KERNEL_DIED_PARTLY}",) if any(
-            it.tag == "kernel_died" for it in report.items) else ())
+            it.tag == "kernel_died" for it in report.items) else ()) + _stopped_cells(
+        keep / nb_name)
     return SubmissionResult(sub.student, sub.assignment, report.items, grades, notes=notes)
+
+
+def _stopped_cells(graded: Path) -> tuple[str, ...]:
+    """A note for each cell stopped at the time limit (the cells after it still ran, so its
+    answers may all be graded: the note says where the time went)."""
+    nb = nbformat.read(graded, as_version=4)
+    return tuple(f"cell_timeout: the cell starting `{scoring.opening(c)}` ran past the time "
+                 "limit and was stopped; the cells after it still ran"
+                 for c in nb.cells if c.get("cell_type") == "code" and scoring.timed_out(c))
 
 
 def autograde_in_process(job: Path, assignment: str, student: str, timeout: int,

@@ -143,7 +143,7 @@ def timed_out(cell: NotebookNode) -> bool:
                for o in cell.get("outputs", []))
 
 
-def _opening(cell: NotebookNode) -> str:
+def opening(cell: NotebookNode) -> str:
     """The cell's first non-blank line, to name it (cells have no numbers students see)."""
     lines = [ln.strip() for ln in str(cell.get("source", "")).splitlines()
              if ln.strip() and ln.strip() != "# YOUR CODE HERE"]  # nbgrader's stub marker
@@ -157,7 +157,7 @@ def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
     test cell ``cell`` that was stopped at the time limit, or in which the kernel died."""
     if stopped is not None and kernel_died(stopped):
         where = (f"while checking {item.name}: your {item.name} crashed it"
-                 if stopped is cell else f"in the cell starting `{_opening(stopped)}`")
+                 if stopped is cell else f"in the cell starting `{opening(stopped)}`")
         return wrong("kernel_died", f"Not graded: the notebook's kernel died {where} (os._exit, "
                      "a segmentation fault or a signal), so no cell after that ran. Answers "
                      "from the cells before it were graded. Fix that cell and run all cells "
@@ -171,13 +171,13 @@ def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
     if stopped is not None and reason.startswith(name_error) and re.search(
             rf"\b{re.escape(item.name)}\b", str(stopped.get("source", ""))):
         return wrong("cell_timeout", f"{item.name} is not defined because the cell starting "
-                     f"`{_opening(stopped)}` ran past the time limit and was stopped before "
+                     f"`{opening(stopped)}` ran past the time limit and was stopped before "
                      "it finished. Make that cell finish quickly (look for an endless loop, "
                      "or a computation far larger than asked), then run all cells again.",
                      detail=reason, verdict=Verdict.MISSING)
     if reason.startswith(name_error):
         note = "" if stopped is None else (
-            f" Note that the cell starting `{_opening(stopped)}` ran past the time limit and "
+            f" Note that the cell starting `{opening(stopped)}` ran past the time limit and "
             "was stopped: whatever it should have defined is missing too.")
         return wrong("missing", f"{item.name} is not defined. Run the cell where you set it, "
                      f"and make sure it runs without an error.{note}", verdict=Verdict.MISSING)

@@ -58,10 +58,12 @@ def _texts(outputs: list[list[dict]]) -> list[str]:
 def test_infinite_loop_is_interrupted_and_later_cells_run(run) -> None:
     """Is an endless loop in one answer cell interrupted at the per-cell limit (through the
     sandboxed kernel's message-mode interrupt), and does every later cell still run, so every
-    item scores exactly as without the loop?"""
+    item scores exactly as without the loop, with the stopped cell named in the report?"""
     assert run.items("infinite_loop", NR) == run.items("ref_ntk", NR)
     assert _errors(run.outputs("infinite_loop", NR))[:2] == ["KeyboardInterrupt",
                                                              "CellTimeoutError"]
+    assert ("| infinite_loop | numeric_rope | cell_timeout: the cell starting `def "
+            "rope_frequencies(") in _report(run.out)
 
 
 @pytest.mark.nbgrader
