@@ -28,6 +28,8 @@ _HALF_RIGHT = {
     "float32_precision": "Your values are float32, right only to float32's 7 digits: compute "
                          "in float64 (RoPE's angles reach thousands of radians, where float32 "
                          "is off by about 1e-3).",
+    "array_not_float": "Your value is right, but it is a 0-d numpy array: return a float "
+                       "(float(...) or .item()), as the question asks.",
 }
 """Problems of a right result, each worth half the points, and what to say about them."""
 PASSED_ON = frozenset(_HALF_RIGHT)
@@ -176,6 +178,8 @@ class KernelCheck:
             return ("wrong_values", self.hint, 0.0)
         if call.input_modified:
             return ("modified_input", _HALF_RIGHT["modified_input"], 0.5)
+        if ref.ndim == 0 and call.returned_type.startswith("ndarray"):
+            return ("array_not_float", _HALF_RIGHT["array_not_float"], 0.5)
         if self.check_dtype and out.dtype != ref.dtype:
             return ("wrong_dtype", f"Your output is {out.dtype}, but the input was "
                     f"{ref.dtype}: {_HALF_RIGHT['wrong_dtype']}", 0.5)

@@ -451,6 +451,11 @@ def test_a_wrong_type_is_told_what_to_return() -> None:
     assert j.message.startswith("Your function returned a LiarFloat; return a float.")
     j = _judge("apply_rope", lambda x, p, base=10000.0: "rotated")
     assert j.message.startswith("Your function returned a str; return a numpy array.")
+    # the right value as a 0-d array: half (the notebook asks for a float); np.float64 is one
+    key = lambda b, m, m_l, d: b * (m / m_l) ** (d / (d - 2))  # noqa: E731
+    j = _judge("ntk_scaled_base", lambda *a: np.array(key(*a)))
+    assert (j.fraction, j.tag) == (0.5, "array_not_float")
+    assert _judge("ntk_scaled_base", lambda *a: np.float64(key(*a))).fraction == 1.0
 
 
 def test_a_complex_result_is_told_to_view_back_to_real_pairs() -> None:
