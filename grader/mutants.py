@@ -46,7 +46,8 @@ OTHER_LAYOUT = Misconception(
     "coordinates form a pair in this layout: (2i, 2i+1) for interleaved, (i, i + d/2) for "
     "half-split.")
 SIN_SIGN = Misconception(
-    "sin_sign", "Your rotation goes the wrong way: check the sign of the sin terms. A pair "
+    "sin_sign", "Your rotation goes the wrong way: check the sign of the sin terms, or of the "
+    "angle in a table of e^(i*p*theta) (your rotation_table, if you rotate with it). A pair "
     "(x0, x1) at angle a becomes (x0*cos a - x1*sin a, x0*sin a + x1*cos a).")
 ONE_BASED = Misconception(
     "one_based_index", "Your frequencies are shifted by one pair: with 0-based indices, "
