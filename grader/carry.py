@@ -283,8 +283,7 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
             shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])
                      or _same_fault(judgement, answers[u][1])
-                     or (u == replay.UPSTREAM and replay.built_on_own_frequencies(
-                         item_id, answer, answers[u][0]))]
+                     or replay.follows_own_frequencies(item_id, answer, u, answers)]
             if shown:
                 used[item.id] = shown
                 judged[item.id] = correct("")
@@ -363,11 +362,13 @@ def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 f"not right yet: fix that first (see {its} feedback)."))
         elif carried:
             verb = "is" if len(carried) == 1 else "are"
+            why = ("it does not return what the key's would return built on it" if isinstance(
+                REGISTRY[item_id].check, KernelCheck) else "built on it, this step loses what "
+                "it is about (a lam without d, say, has derivative 0 in d)")
             noted[item_id] = dataclasses.replace(judgement, message=(
                 f"{judgement.message} Your {_names(carried)} {verb} carried from an earlier "
-                "slip, but nothing is carried into this answer: built on it, this step "
-                "loses what it is about (a lam without d, say, has derivative 0 in d). Fix "
-                f"that slip (see the feedback on {_names(carried)})."))
+                f"slip, but nothing is carried into this answer: {why}. Fix that slip (see "
+                f"the feedback on {_names(carried)})."))
     return noted
 
 

@@ -124,7 +124,7 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         # then knows the student's frequencies there (grader.replay)
         *(Probe((d,), {"base": base}) for d, base in (
             (8, 10_000.0), (12, 10_000.0), (16, 10_000.0), (64, 10_000.0), (128, 10_000.0),
-            (12, 500.0), (16, 500.0), (_D128, _NTK_BASE))),
+            (12, 500.0), (16, 500.0), (64, 500.0), (_D128, _NTK_BASE))),
     ),
     "rope_angles": (
         Probe((Positions(6), 8)),

@@ -13,7 +13,7 @@ has a slip of its own, does not return that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ class _Unknown(Exception):
 def frequency_args(item_id: str, probe: probes.Probe) -> tuple[int, float]:
     """The ``(d, base)`` at which a call of ``item_id`` on ``probe`` needs the frequencies."""
     args = probes.call_args(probe)[0]
-    if item_id in ("apply_rope", "apply_rope_half"):
+    if item_id in ("apply_rope", "apply_rope_half", "rope_score"):
         d = args[0].shape[-1]
     elif item_id == "rope_angles":
         d = args[1]
@@ -74,8 +74,23 @@ def _built_on(item_id: str, theta: Frequencies) -> Callable[..., Any] | None:
         "apply_rope_half": lambda x, positions, base=DEFAULT_BASE: rotate(
             x, angles(positions, x.shape[-1], base), "half"),
         "wavelengths": lambda d, base=DEFAULT_BASE: 2 * np.pi / theta(d, base),
+        "rope_score": lambda q, k, p, r, base=DEFAULT_BASE: float(
+            rotate(np.asarray(q, np.float64)[None], angles([p], len(q), base), "interleaved")[0]
+            @ rotate(np.asarray(k, np.float64)[None], angles([r], len(k), base),
+                     "interleaved")[0]),
     }
     return kernels.get(item_id)
+
+
+def follows_own_frequencies(item_id: str, answer: Answer, upstream_id: str,
+                            answers: Mapping[str, tuple[Answer, Any]]) -> bool:
+    """Is ``answer`` right for the student's own ``rope_frequencies``, reached through the
+    wrong upstream ``upstream_id``: rope_frequencies itself, or (for ``rope_score``) an
+    apply_rope built on it?"""
+    via = {UPSTREAM: UPSTREAM, "apply_rope": UPSTREAM if item_id == "rope_score" else None}
+    root = via.get(upstream_id)
+    return root is not None and root in answers and built_on_own_frequencies(
+        item_id, answer, answers[root][0])
 
 
 def built_on_own_frequencies(item_id: str, answer: Answer, upstream: Answer) -> bool:

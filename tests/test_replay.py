@@ -20,8 +20,9 @@ def test_every_frequency_a_later_kernel_needs_is_captured() -> None:
     named = {replay.frequency_args("rope_frequencies", p)
              for p in probes.KERNEL_PROBES["rope_frequencies"]
              if "base" in p.kwargs or len(p.args) > 1}
-    for item in USERS:
-        assert REGISTRY[item].upstreams == ("rope_frequencies",)
+    for item in (*USERS, "rope_score"):
+        assert REGISTRY[item].upstreams == (
+            ("apply_rope",) if item == "rope_score" else ("rope_frequencies",))
         for probe in probes.KERNEL_PROBES[item]:
             assert replay.frequency_args(item, probe) in named, (item, probe.note)
 
@@ -50,8 +51,12 @@ def _students(freqs):
         out[..., :h], out[..., h:] = r0, r1
         return out
 
+    def score(q, k, p, r, base=10000.0):
+        return float(interleaved(np.asarray(q, np.float64)[None], [p], base)[0]
+                     @ interleaved(np.asarray(k, np.float64)[None], [r], base)[0])
+
     return {"rope_frequencies": freqs, "rope_angles": angles, "apply_rope": interleaved,
-            "apply_rope_half": half,
+            "apply_rope_half": half, "rope_score": score,
             "wavelengths": lambda d, base=10000.0: 2 * np.pi / freqs(d, base)}
 
 
@@ -66,9 +71,12 @@ def _base_ignored(d, base=10000.0):
 @pytest.mark.parametrize("freqs", [_over_d_minus_2, _base_ignored],
                          ids=["exponent over d-2", "base argument ignored"])
 def test_kernels_built_right_on_an_unknown_frequency_slip_are_carried(freqs) -> None:
+    """Every later kernel built right on the slipped frequencies, rope_score through the
+    student's apply_rope, earns its points."""
     got = _kernel_scores(_students(freqs))
     assert got.pop("rope_frequencies")[0] < 2.0
-    assert got == {item: (float(REGISTRY[item].points), "carried_over") for item in USERS}
+    assert got == {item: (float(REGISTRY[item].points), "carried_over")
+                   for item in (*USERS, "rope_score")}
 
 
 def test_a_kernel_with_a_slip_of_its_own_on_them_is_not_carried() -> None:
