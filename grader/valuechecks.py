@@ -82,9 +82,8 @@ class NumberCheck:
             return correct("Correct (rounded; the digits you kept are right).",
                            detail=f"got {got}, rounded from {expected}")
         digits = _digits_for(self.rel_tol)
-        fewest = 1 if len(expected) > 1 else 2  # one digit of one number is too easily hit
-        if all(g is not None and (_close_all([g], (e,), self.rel_tol)
-                                  or _rounded_from(g, e, fewest))
+        # two digits at least: one is too easily hit (2.0 from lam = m/m_l is 2.045 "rounded")
+        if all(g is not None and (_close_all([g], (e,), self.rel_tol) or _rounded_from(g, e, 2))
                for g, e in zip(got, expected)):
             return wrong("rounded_too_far", f"The digits you kept are right, but too few: keep "
                          f"at least {digits} significant digits (give the value as computed, "

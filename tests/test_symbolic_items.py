@@ -307,8 +307,9 @@ def test_a_number_for_an_expression_is_told_to_keep_the_symbols(item: str, text:
     ("lam_4096_16384_d128", 4.09, (0, "rounded_too_far")),  # round(lam, 2)
     ("lam_4096_16384_d128", 4.1, (0, "rounded_too_far")),
     ("lam_4096_16384_d128", 4.08, (0, "wrong_value")),  # not 4.089 rounded
-    ("rel_error_values", [0.01, 0.02, 0.03, 0.06], (0, "rounded_too_far")),  # 1 digit each
-    ("rel_error_values", [0.01, 0.02, 0.03, 0.05], (0, "wrong_value")),
+    # one digit is not told apart from a wrong value: 2.0 from lam = m/m_l is 2.045 "rounded"
+    ("rel_error_values", [0.01, 0.02, 0.03, 0.06], (0, "wrong_value")),
+    ("lam_double_values", [2.0, 2.0], (0, "wrong_value")),
 ])
 def test_rounded_values_are_right_when_the_digits_kept_are(item, values, expected) -> None:
     """A value rounded to 3 or more significant digits is right when it is the key's value
