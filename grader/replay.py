@@ -34,19 +34,25 @@ class _Unknown(Exception):
     """The student's frequencies at these arguments were not captured."""
 
 
-def frequency_args(item_id: str, probe: probes.Probe) -> tuple[int, float]:
-    """The ``(d, base)`` at which a call of ``item_id`` on ``probe`` needs the frequencies."""
+def _arguments(item_id: str, probe: probes.Probe) -> tuple[int, float | None]:
+    """The ``d`` of a call of ``item_id`` on ``probe``, and the base it names (None: the
+    default)."""
     args = probes.call_args(probe)[0]
     if item_id in ("apply_rope", "apply_rope_half", "rope_score"):
-        d = args[0].shape[-1]
+        d, base_at = args[0].shape[-1], None
     elif item_id == "rope_angles":
-        d = args[1]
-    else:  # wavelengths, rope_frequencies: d first
-        d = args[0]
-    explicit = probe.kwargs.get("base", args[1] if item_id == UPSTREAM and len(args) > 1
-                                else args[2] if item_id == "rope_angles" and len(args) > 2
-                                else None)
-    return int(d), float(DEFAULT_BASE if explicit is None else explicit)
+        d, base_at = args[1], 2
+    else:  # wavelengths, rope_frequencies: d first, and the latter's base may follow it
+        d, base_at = args[0], 1 if item_id == UPSTREAM else None
+    named = probe.kwargs.get("base", args[base_at] if base_at is not None and len(args) > base_at
+                             else None)
+    return int(d), None if named is None else float(named)
+
+
+def frequency_args(item_id: str, probe: probes.Probe) -> tuple[int, float]:
+    """The ``(d, base)`` at which a call of ``item_id`` on ``probe`` needs the frequencies."""
+    d, named = _arguments(item_id, probe)
+    return d, DEFAULT_BASE if named is None else named
 
 
 def captured_frequencies(answer: Answer) -> dict[tuple[int, float], np.ndarray]:
@@ -56,9 +62,9 @@ def captured_frequencies(answer: Answer) -> dict[tuple[int, float], np.ndarray]:
         return {}
     found = {}
     for probe, call in zip(probes.KERNEL_PROBES[UPSTREAM], answer.calls):
-        args = probes.call_args(probe)[0]
-        if call.output is not None and ("base" in probe.kwargs or len(args) > 1):
-            found[frequency_args(UPSTREAM, probe)] = np.asarray(call.output, np.float64)
+        d, named = _arguments(UPSTREAM, probe)
+        if call.output is not None and named is not None:
+            found[(d, named)] = np.asarray(call.output, np.float64)
     return found
 
 
@@ -87,10 +93,9 @@ def follows_own_frequencies(item_id: str, answer: Answer, upstream_id: str,
     """Is ``answer`` right for the student's own ``rope_frequencies``, reached through the
     wrong upstream ``upstream_id``: rope_frequencies itself, or (for ``rope_score``) an
     apply_rope built on it?"""
-    via = {UPSTREAM: UPSTREAM, "apply_rope": UPSTREAM if item_id == "rope_score" else None}
-    root = via.get(upstream_id)
-    return root is not None and root in answers and built_on_own_frequencies(
-        item_id, answer, answers[root][0])
+    through = upstream_id == UPSTREAM or (item_id, upstream_id) == ("rope_score", "apply_rope")
+    return through and UPSTREAM in answers and built_on_own_frequencies(
+        item_id, answer, answers[UPSTREAM][0])
 
 
 def built_on_own_frequencies(item_id: str, answer: Answer, upstream: Answer) -> bool:

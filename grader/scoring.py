@@ -243,12 +243,13 @@ def _timed_on_carried(answered: Mapping[str, tuple[P.Answer, Judgement]],
     than send the student to a function whose feedback says it is right."""
     notes = {}
     for item_id, (_, judgement) in answered.items():
-        timed = next((it.id for it in REGISTRY.values() if it.name == REGISTRY[item_id].name
-                      and it.notebook == REGISTRY[item_id].notebook and it.id != item_id
-                      and it.id in carried), None)
-        if (item_id in probes.TIMINGS and judgement.tag == "wrong_values" and timed
-                and carried[timed].tag == carry.TAG):
-            name = REGISTRY[timed].name
+        if item_id not in probes.TIMINGS or judgement.tag != "wrong_values":
+            continue
+        speed = REGISTRY[item_id]  # named after the function it times, as that item is
+        timed = next((it.id for it in REGISTRY.values() if it.name == speed.name
+                      and it.notebook == speed.notebook and it.id != item_id), None)
+        if timed in carried and carried[timed].tag == carry.TAG:
+            name = speed.name
             notes[item_id] = dataclasses.replace(judgement, message=(
                 f"Speed points need {name} to return the key's values on the timed input. "
                 f"Yours is right for your own earlier answers, which are not (see the "

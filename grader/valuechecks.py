@@ -76,19 +76,24 @@ class NumberCheck:
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
-        if all(g is not None and (_close_all([g], (e,), self.rel_tol)
-                                  or _rounded_from(g, e, _digits_for(self.rel_tol)))
-               for g, e in zip(got, expected)):
+        digits = _digits_for(self.rel_tol)
+        if self._rounded(got, expected, digits):
             return correct("Correct (rounded; the digits you kept are right).",
                            detail=f"got {got}, rounded from {expected}")
-        digits = _digits_for(self.rel_tol)
         # two digits at least: one is too easily hit (2.0 from lam = m/m_l is 2.045 "rounded")
-        if all(g is not None and (_close_all([g], (e,), self.rel_tol) or _rounded_from(g, e, 2))
-               for g, e in zip(got, expected)):
+        if self._rounded(got, expected, 2):
             return wrong("rounded_too_far", f"The digits you kept are right, but too few: keep "
                          f"at least {digits} significant digits (give the value as computed, "
                          "not rounded).", detail=f"got {got}, rounded from {expected}")
         return wrong("wrong_value", self.hint, detail=f"got {got}, expected {expected}")
+
+    def _rounded(self, got: list[float | None], expected: tuple[float, ...], fewest: int
+                 ) -> bool:
+        """Is each value right, or the key's rounded to the (at least ``fewest``) significant
+        digits it shows?"""
+        return all(g is not None and (_close_all([g], (e,), self.rel_tol)
+                                      or _rounded_from(g, e, fewest))
+                   for g, e in zip(got, expected))
 
 
 def _freesymbol_names(items: tuple[Answer, ...]) -> list[str]:
