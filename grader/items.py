@@ -107,10 +107,11 @@ _CHAIN = tuple(zip(ST.STEP_NAMES, (D.MATCHING_EQUATION, D.EQ_CANCEL_2PI, D.EQ_SP
 
 
 def _step(reference: sp.Equality, hint: str, allow_factor: bool = False,
-          form: StepForm | None = None) -> EquationCheck:
+          form: StepForm | None = None, orientation: str = "") -> EquationCheck:
     return EquationCheck(reference, _CHAIN, D.LAM, hint, C.LAM_CATALOGUE,
                          (C.OFF_BY_ONE_EQUATION,), allow_factor=allow_factor,
-                         no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None, form=form)
+                         no_lambda=C.HIGHEST_FREQUENCY if allow_factor else None, form=form,
+                         orientation=orientation)
 
 
 def _continue(eq: sp.Basic | None, start: int, target: int) -> dict[str, Any] | None:
@@ -221,7 +222,9 @@ _DERIVE = (
         "look at theta_0."), "i = 0 has no solution"),
     Item("matching_eq", "derive_lambda", "matching_eq", 2, _step(
         D.MATCHING_EQUATION, "Set the new model's period of the last pair equal to the period "
-        "PI gives that pair.", allow_factor=True), "period-matching equation",
+        "PI gives that pair.", allow_factor=True, orientation="Your sides are swapped: it is "
+        "the same equation, but the notebook puts the new model's period (base lam*b) on the "
+        "left, and new_period reads matching_eq.lhs."), "period-matching equation",
         follows=("period_i", "pi_stretch", "i_star"),
         carry=lambda period, stretch, i_star: _continue(ST.matching(period, stretch, i_star), 0,
                                                         0)),
@@ -254,7 +257,7 @@ _DERIVE = (
     Item("lam_solution", "derive_lambda", "lam_solution", 3, _lam_expr(
         D.LAM, C.LAM_CATALOGUE, "Not yet: from lam**e = m/m_l, raise both sides to 1/e. "
         "Check: lam must exceed m/m_l whenever m > m_l."), "lambda",
-        follows="step_cancel_b", carry=ST.solution, carry_only_carried=True),
+        follows=("step_cancel_b", "exponent"), carry=ST.lam_from, carry_only_carried=True),
     Item("lam_4096_16384_d128", "derive_lambda", "lam_4096_16384_d128", 1, NumberCheck(
         _values(D.LAM), 5e-5, "Substitute m = 16384, m_l = 4096, d = 128 into lam_solution and "
         "evaluate with .evalf(); give it as a float.", _lam_slips()), "lambda, worked case",

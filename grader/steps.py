@@ -99,3 +99,27 @@ def matching(period: sp.Expr, stretch: sp.Expr, i_star: sp.Expr) -> sp.Equality 
     new = period.subs({D.i: i_star, D.b: D.lam * D.b}, simultaneous=True)
     eq = sp.Eq(new, stretch * period.subs(D.i, i_star))
     return eq if isinstance(eq, sp.Equality) else None
+
+
+def lam_from(eq: sp.Basic, exponent: sp.Basic) -> sp.Expr | None:
+    """lam as the student may have reached it: solved from their ``step_cancel_b`` (the
+    notebook's way), or as ``(m/m_l)**(1/exponent)`` from their exponent, taken where their
+    equation gives the key's lam but their exponent does not (an exponent carried from a
+    wrong i_star beside a right equation: lam then follows the exponent)."""
+    from_eq = solution(eq)
+    if from_eq is not None and not _same_value(from_eq, D.LAM):
+        return from_eq
+    if isinstance(exponent, sp.Expr) and exponent.free_symbols <= {D.d} and exponent != 0 \
+            and not _same_value(exponent, D.EXPONENT):
+        return (D.m / D.m_l) ** (1 / exponent)
+    return from_eq
+
+
+def _same_value(a: sp.Expr, b: sp.Expr) -> bool:
+    """Do ``a`` and ``b`` agree at a few points with m > m_l and even d > 2?"""
+    points = ({D.m: 16384, D.m_l: 4096, D.d: 128}, {D.m: 7, D.m_l: 3, D.d: 10})
+    try:
+        return all(abs(complex(sp.N((a - b).subs(p), 20))) < 1e-12 * (
+            1 + abs(complex(sp.N(b.subs(p), 20)))) for p in points)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False

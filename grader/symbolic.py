@@ -191,6 +191,13 @@ class StepForm:
     message: str
 
 
+def _lam_side(eq: sp.Equality) -> str:
+    """Which side of ``eq`` holds lam: "lhs", "rhs" or "" (both or neither)."""
+    sides = [name for name, side in (("lhs", eq.lhs), ("rhs", eq.rhs))
+             if LAM in side.free_symbols]
+    return sides[0] if len(sides) == 1 else ""
+
+
 @dataclass(frozen=True)
 class EquationCheck:
     """An equation answer, checked as an equation (sides, orientation, solution for lam)."""
@@ -215,6 +222,9 @@ class EquationCheck:
     """what to say about an equation without lam"""
     form: StepForm | None = None
     """the step's own operation, checked on an equation of the right value"""
+    orientation: str = ""
+    """said beside full marks when lam is on the other side than in the reference (the same
+    equation, but the notebook reads one side of it later)"""
 
     def warm(self, item_id: str, params: Params) -> None:
         """Evaluate the grader's own expressions once."""
@@ -249,6 +259,8 @@ class EquationCheck:
                                    strict=True):
             if self.form is not None and not self.form.done(eq):
                 return Judgement(self.partial, Verdict.PARTIAL, "step_form", self.form.message)
+            if self.orientation and _lam_side(eq) != _lam_side(self.reference):
+                return correct(f"Correct. {self.orientation}")
             return correct()
         for m in self.catalogue:
             if eqv.same_up_to_constant(eq, m.answer, item_id):

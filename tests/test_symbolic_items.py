@@ -206,6 +206,19 @@ def test_step_message_names_the_step_still_to_do() -> None:
     assert "cancel b**e" in j.message and "split" not in j.message
 
 
+def test_swapped_sides_keep_full_marks_and_are_told_what_new_period_reads() -> None:
+    """The same equation with its sides swapped earns full marks, and only matching_eq (whose
+    visible test wants lam on the left, and whose lhs new_period reads) says so."""
+    swapped = sp.Eq((m / m_l) * 2 * sp.pi * b ** e, 2 * sp.pi * (lam * b) ** e)
+    j = judge(REGISTRY["matching_eq"], capture_value(swapped))
+    assert (j.fraction, j.tag) == (1, "ok") and "sides are swapped" in j.message
+    straight = judge(REGISTRY["matching_eq"], capture_value(sp.Eq(swapped.rhs, swapped.lhs)))
+    assert (straight.fraction, straight.message) == (1, "Correct.")
+    step = judge(REGISTRY["step_cancel_2pi"], capture_value(
+        sp.Eq((m / m_l) * b ** e, (lam * b) ** e)))
+    assert (step.fraction, step.message) == (1, "Correct.")
+
+
 @pytest.mark.parametrize(("item", "text"), [
     ("lam_solution", "(m/m_l)**(d/(d-2)) + 10**(-40)"),
     ("lam_solution", "(m/m_l)**(d/(d-2))*(1 + exp(-1000*d))"),
