@@ -364,7 +364,7 @@ _NUMERIC = (
     Item("find_lambda", "numeric_rope", "find_lambda", 2, KernelCheck(
         S.ntk_scaling_factor, "Find lam where the last pair's period with base lam*b equals "
         "m/m_l times its original period; bisect until the bracket is below 1e-12.",
-        M.lambda_mutants(), check_dtype=False, unchanged=M.NOT_FROM_WAVELENGTHS),
+        M.lambda_mutants(), check_dtype=False, rtol=1e-10, unchanged=M.NOT_FROM_WAVELENGTHS),
         "lambda found numerically",
         follows="wavelengths"),
     Item("rope_score", "numeric_rope", "rope_score", 2, KernelCheck(

@@ -50,6 +50,10 @@ class Mutant:
     """the tag and the message"""
     fn: Kernel
     """the mutant implementation (same signature as the student's function)"""
+    within: float = 0.0
+    """0: the student's outputs must match the mutant's. Above 0: a slip whose exact values
+    depend on the order of operations (float32 rounding): shown by outputs no further from
+    the key's than ``within`` times the mutant's, on every probe"""
 
 
 def _tolerance(ref: np.ndarray) -> tuple[float, float]:
@@ -60,10 +64,12 @@ def _tolerance(ref: np.ndarray) -> tuple[float, float]:
     return 1e-9, 1e-12 * max(scale, 1.0)
 
 
-def matches(out: np.ndarray | None, ref: np.ndarray) -> bool:
+def matches(out: np.ndarray | None, ref: np.ndarray, rtol: float | None = None) -> bool:
+    """Does ``out`` equal ``ref`` within the tolerance of its dtype (or ``rtol``, tighter)?"""
     if out is None or out.shape != ref.shape:
         return False
-    rtol, atol = _tolerance(ref)
+    rtol, atol = (_tolerance(ref)[0] if rtol is None else min(rtol, _tolerance(ref)[0]),
+                  _tolerance(ref)[1])
     with np.errstate(all="ignore"):
         return bool(np.allclose(out.astype(np.float64), ref.astype(np.float64), rtol=rtol,
                                 atol=atol))
@@ -114,6 +120,8 @@ class KernelCheck:
     """the output dtype must equal the reference's (float32 in, float32 out)"""
     sequence_ok: bool = False
     """a list or tuple of integers is as good as an array (an index permutation)"""
+    rtol: float | None = None
+    """a tighter relative tolerance than the dtype's, when the task states one"""
     unchanged: Misconception | None = None
     """the slip of right values that a rebased probe (:attr:`grader.probes.Probe.rebase`)
     shows are not computed from the functions the task names: worth half the points"""
@@ -171,7 +179,7 @@ class KernelCheck:
                     0.0)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(ref)):
             return ("non_finite", "Your output contains NaN or inf.", 0.0)
-        if not matches(out, ref):
+        if not matches(out, ref, self.rtol):
             if out.dtype == np.float32 and ref.dtype == np.float64 and matches(
                     out, ref.astype(np.float32)):
                 return ("float32_precision", _HALF_RIGHT["float32_precision"], 0.5)
@@ -195,7 +203,7 @@ class KernelCheck:
                     (o is None) == (r is None) and (o is None or matches(o, r))
                     for o, r in zip(outs, refs)):
                 continue
-            if _shows(calls, outs):
+            if _shows(calls, outs, refs, mutant.within):
                 return mutant.slip
         return None
 
@@ -243,7 +251,9 @@ class KernelCheck:
         for mutant in self.mutants:
             outs = _reference_outputs(mutant.fn, plan)
             if (mutant.slip.tag == tag and not all(o is None for o in outs)
-                    and _shows(calls, outs) and self._not_followed(rebased, mutant.fn) is None):
+                    and _shows(calls, outs, _reference_outputs(self.reference, plan),
+                               mutant.within)
+                    and self._not_followed(rebased, mutant.fn) is None):
                 return True
         return False
 
@@ -258,9 +268,34 @@ def split_calls(item_id: str, answer: CallsAnswer) -> tuple[
             tuple(pc for pc in pairs if pc[0].rebase))
 
 
-def _shows(calls: tuple[CallOutcome, ...], outs: list[np.ndarray | None]) -> bool:
-    return all(c.error.startswith("ValueError") if o is None else matches(c.output, o)
-               for c, o in zip(calls, outs))
+def _shows(calls: tuple[CallOutcome, ...], outs: list[np.ndarray | None],
+           refs: list[np.ndarray | None], within: float = 0.0) -> bool:
+    """Do the calls show the mutant whose outputs are ``outs`` (the key's: ``refs``)?"""
+    if within <= 0:
+        return all(c.error.startswith("ValueError") if o is None else matches(c.output, o)
+                   for c, o in zip(calls, outs))
+    pairs = list(zip(calls, outs, refs))
+    return all(o is None and r is None and c.error.startswith("ValueError")
+               if o is None or r is None else _no_further(c.output, o, r, within)
+               for c, o, r in pairs) and any(
+        r is not None and c.output is not None and not matches(c.output, r)
+        for c, _o, r in pairs)  # off somewhere: right values show no slip
+
+
+def _no_further(out: np.ndarray | None, mutant: np.ndarray, ref: np.ndarray,
+                within: float) -> bool:
+    """Is ``out`` no further from ``ref`` than ``within`` times ``mutant`` is (or as close
+    as the key's own tolerance)?"""
+    if out is None or out.shape != ref.shape or out.dtype != ref.dtype:
+        return False  # a float32 result of float64 input is float32_precision, not this
+    if matches(out, ref):
+        return True
+    with np.errstate(all="ignore"):
+        key = ref.astype(np.float64)
+        off = np.max(np.abs(out.astype(np.float64) - key), initial=0.0)
+        allowed = within * np.max(np.abs(mutant.astype(np.float64) - key), initial=0.0)
+        rtol, atol = _tolerance(ref)
+        return bool(off <= allowed + atol + rtol * np.max(np.abs(key), initial=0.0))
 
 
 @dataclass(frozen=True)
@@ -301,7 +336,7 @@ class SpeedCheck:
                          f"x the reference's time and was stopped. {_TOO_SLOW}",
                          f"{slower:.1f}x the reference or more: one call was stopped at the "
                          f"limit{where}")
-        detail = (f"{slower:.1f}x the reference, median of {len(answer.student_s)} timed "
+        detail = (f"{slower:.1f}x the reference, best of {len(answer.student_s)} timed "
                   f"call(s) on {answer.shape}" + (" scaled to the full workload"
                                                   if answer.scale > 1 else "") + where)
         if slower <= self.full_within:

@@ -23,7 +23,7 @@ def rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
     h = x64.shape[-1] // 2
     a, b = (x64[..., 0::2], x64[..., 1::2]) if layout == "interleaved" else (x64[..., :h],
                                                                             x64[..., h:])
-    z = (a + 1j * b) * np.exp(1j * angles)
+    z = (a + 1j * b) * np.exp(1j * angles).astype(np.complex128)  # float32 angles: complex64
     out = np.empty_like(x64)
     if layout == "interleaved":
         out[..., 0::2], out[..., 1::2] = z.real, z.imag
@@ -32,11 +32,13 @@ def rotate(x: np.ndarray, angles: np.ndarray, layout: str) -> np.ndarray:
     return out.astype(x.dtype)
 
 
-def _rope(layout: str, direction: float = 1.0, **slip: float):
-    """A rotation kernel of ``layout``; ``slip`` goes to :func:`_freqs` (a frequency slip)."""
+def _rope(layout: str, direction: float = 1.0, angles_in: type = np.float64, **slip: float):
+    """A rotation kernel of ``layout``; ``slip`` goes to :func:`_freqs` (a frequency slip);
+    ``angles_in`` is the dtype the angles and their cos/sin are computed in."""
     def fn(x: np.ndarray, positions: np.ndarray, base: float = 10000.0) -> np.ndarray:
-        pos = np.asarray(positions, dtype=np.float64)
-        angles = direction * pos[:, None] * _freqs(x.shape[-1], base, **slip)[None, :]
+        pos = np.asarray(positions, dtype=np.float64).astype(angles_in)
+        freqs = _freqs(x.shape[-1], base, **slip).astype(angles_in)
+        angles = direction * pos[:, None] * freqs[None, :]
         return rotate(x, angles, layout)
     return fn
 
@@ -52,6 +54,13 @@ SIN_SIGN = Misconception(
 ONE_BASED = Misconception(
     "one_based_index", "Your frequencies are shifted by one pair: with 0-based indices, "
     "theta_0 = base**0 = 1. The book's k runs from 1, and its exponent uses k - 1.")
+
+
+FLOAT32_ANGLES = Misconception(
+    "float32_angles", "Your rotation is right only to float32 precision: your angles p*theta "
+    "(or their cos and sin) are computed in float32. Angles reach thousands of radians, where "
+    "float32 is off by about 1e-4 rad; compute them in float64 and cast the result to x's "
+    "dtype at the end.", fraction=0.5)
 
 
 FREQUENCY_SLIPS: tuple[tuple[Misconception, dict[str, float]], ...] = (
@@ -70,7 +79,10 @@ def rotation_mutants(layout: str) -> tuple[Mutant, ...]:
     """Slips for a rotation kernel of ``layout``."""
     other = "half" if layout == "interleaved" else "interleaved"
     return (Mutant(OTHER_LAYOUT, _rope(other)), Mutant(SIN_SIGN, _rope(layout, direction=-1.0)),
-            *(Mutant(slip, _rope(layout, **change)) for slip, change in FREQUENCY_SLIPS))
+            *(Mutant(slip, _rope(layout, **change)) for slip, change in FREQUENCY_SLIPS),
+            # float32 rounding depends on the order of operations: a student's float32 angles
+            # are off from the key's by about as much as these, not by exactly as much
+            Mutant(FLOAT32_ANGLES, _rope(layout, angles_in=np.float32), within=4.0))
 
 
 def score_mutants() -> tuple[Mutant, ...]:
@@ -81,7 +93,7 @@ def score_mutants() -> tuple[Mutant, ...]:
             q64, k64 = np.asarray(q, np.float64)[None], np.asarray(k, np.float64)[None]
             return float(rope(q64, [p], base)[0] @ rope(k64, [r], base)[0])
         return fn
-    return tuple(Mutant(m.slip, score(m.fn)) for m in rotation_mutants("interleaved"))
+    return tuple(Mutant(m.slip, score(m.fn), m.within) for m in rotation_mutants("interleaved"))
 
 
 FREQUENCY_MUTANTS: tuple[Mutant, ...] = tuple(

@@ -139,6 +139,7 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         Probe((Positions(10), 16_384, 4096)),
         Probe((Positions(5, start=100), 8192, 2048)),
         Probe((Positions(6, start=0.5, step=1.5), 3000, 1000)),
+        Probe((Positions(5, start=10), 6144, 4096)),  # m/m_l = 1.5: not a whole number
     ),
     "ntk_scaled_base": (
         Probe((10_000.0, 16_384, 4096, 128)), Probe((10_000.0, 8192, 4096, 64)),
@@ -149,6 +150,7 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
     "find_lambda": (
         Probe((16_384, 4096, 128)), Probe((8192, 4096, 64)), Probe((32_768, 2048, 256)),
         Probe((3000, 1000, 16)), Probe((5000, 2048, 96)),  # the last: m/m_l not whole
+        Probe((131_072, 1024, 128), note="lam near 138 (a bracket must grow to find it)"),
         Probe((16_384, 4096, 126), rebase=("wavelengths", "rope_frequencies"),
               note="is lam computed from wavelengths?"),  # arguments of no other probe
     ),
@@ -174,9 +176,10 @@ class TimingSpec:
     """a small first try: a Python loop is caught here without timing the full workload
     (large enough that a request's messaging jitter, scaled up 16x, stays far below the
     give-up threshold)"""
-    repeats: int = 3
-    """timed rounds of each on the full workload (after one warm-up round each); the median
-    counts (3: one disturbed round cannot move it)"""
+    repeats: int = 5
+    """timed rounds of each on the full workload (after one warm-up round each); each side's
+    fastest counts (:attr:`grader.payload.TimingAnswer.ratio`): a round disturbed by other
+    work only ever takes longer"""
     give_up: float = 20.0
     """stop after the screening round when the student's kernel, scaled to the full workload,
     would take more than this many times the reference"""

@@ -126,6 +126,23 @@ def test_an_in_place_change_made_by_apply_rope_is_charged_once() -> None:
     assert got == {"apply_rope": (4.0, "ok"), "rope_score": (1.0, "modified_input")}
 
 
+def test_float32_angles_in_apply_rope_are_charged_once() -> None:
+    """An apply_rope with float32 angles earns half (float32_angles); a rope_score built on
+    it shows the same rounding and is carried, not charged again."""
+    def f32(x, positions, base=10000.0):
+        theta = (1.0 / base ** (np.arange(0, x.shape[-1], 2) / x.shape[-1])).astype(np.float32)
+        angles = np.asarray(positions, np.float32)[:, None] * theta
+        z = (x[..., 0::2] + 1j * x[..., 1::2]) * np.exp(1j * angles)
+        return np.stack([z.real, z.imag], axis=-1).reshape(x.shape).astype(x.dtype)
+
+    def score(q, k, p, r, base=10000.0):
+        return float(f32(np.asarray(q)[None], [p], base)[0]
+                     @ f32(np.asarray(k)[None], [r], base)[0])
+
+    got = _kernel_scores({"apply_rope": f32, "rope_score": score})
+    assert got == {"apply_rope": (2.0, "float32_angles"), "rope_score": (2.0, "carried_over")}
+
+
 _FIND_LAMBDA = """
 def find_lambda(m, m_l, d):
     target = m / m_l * wavelengths(d, 10000.0)[-1]

@@ -88,6 +88,42 @@ def rope_complex_uncast(x, positions, base=10000.0):
     return (np.ascontiguousarray(x).view(ct) * table).view(x.dtype)
 
 
+def rope_float32_angles(x, positions, base=10000.0, layout="interleaved"):
+    """Hugging Face's way: inverse frequencies and positions in float32, so the angles and
+    their cos/sin are float32 (the rotation itself is right)."""
+    d = x.shape[-1]
+    inv_freq = (1.0 / base ** (np.arange(0, d, 2, dtype=np.int64).astype(np.float32) / d))
+    angles = np.asarray(positions, np.float32)[:, None] * inv_freq.astype(np.float32)
+    cos, sin = np.cos(angles), np.sin(angles)
+    a, b = (x[..., 0::2], x[..., 1::2]) if layout == "interleaved" else (
+        x[..., : d // 2], x[..., d // 2:])
+    out = np.empty_like(x)
+    ra, rb = a * cos - b * sin, a * sin + b * cos
+    if layout == "interleaved":
+        out[..., 0::2], out[..., 1::2] = ra, rb
+    else:
+        out[..., : d // 2], out[..., d // 2:] = ra, rb
+    return out
+
+
+def wavelengths(d, base=10000.0):
+    return 2 * np.pi / freqs(d, base)
+
+
+def _bisect(m, m_l, d, lo=1.0, hi=2.0, width=1e-12, grow=True):
+    """find_lambda by bisection on wavelengths (plain numpy, the student's way)."""
+    def g(lam):
+        return wavelengths(d, lam * 1e4)[-1] - m / m_l * wavelengths(d, 1e4)[-1]
+    while grow and g(lo) > 0:
+        lo /= 2
+    while grow and g(hi) < 0:
+        hi *= 2
+    while hi - lo > width * (hi if width < 1e-9 else 1.0):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if g(mid) < 0 else (lo, mid)
+    return float(0.5 * (lo + hi))
+
+
 KERNEL_CASES = [
     ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base), 1.0, "ok"),
     ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base, "half"), 0.0, "other_layout"),
@@ -148,6 +184,21 @@ KERNEL_CASES = [
      "wrong_values"),
     ("rope_score", lambda q, k, p, r, base=10000.0: float(
         rope(q[None], [p], base)[0] @ rope(k[None], [r], base)[0]), 1.0, "ok"),
+    # float32 angles: half, named; the values are off by float32 rounding, not by a slip
+    ("apply_rope", rope_float32_angles, 0.5, "float32_angles"),
+    ("apply_rope_half", lambda x, p, base=10000.0: rope_float32_angles(x, p, base, "half"),
+     0.5, "float32_angles"),
+    # find_lambda must agree to 1e-10, as the notebook says; its bracket must grow
+    ("find_lambda", _bisect, 1.0, "ok"),
+    ("find_lambda", lambda m, m_l, d: _bisect(m, m_l, d, width=1e-8), 0.0, "wrong_values"),
+    ("find_lambda", lambda m, m_l, d: _bisect(m, m_l, d, 1.0, 100.0, grow=False), 0.5,
+     "wrong_values"),
+    # whole ratios only (m // m_l): the probe with m/m_l = 1.5 catches it
+    ("position_interpolation", lambda p, m, m_l: np.asarray(p) / (m // m_l), 0.5,
+     "wrong_values"),
+    # a float32 result for float64 input is a different slip (its own message)
+    ("apply_rope", lambda x, p, base=10000.0: rope(x, p, base).astype(np.float32), 0.5,
+     "float32_precision"),
 ]
 
 
@@ -157,6 +208,13 @@ def test_kernel_mutants(item: str, fn, fraction: float, tag: str) -> None:
     """Does each implementation earn its expected share, with the tag of its slip?"""
     j = _judge(item, fn)
     assert (j.fraction, j.tag) == (fraction, tag), j.message
+
+
+def test_float32_angles_are_told_apart_from_a_small_real_slip() -> None:
+    """A float64 base off by one part in a million is as close to the key at small positions
+    as float32 angles are, but not near 16384: wrong values, not float32_angles."""
+    j = _judge("apply_rope", lambda x, p, base=10000.0: rope(x, p, base * (1 + 1e-6)))
+    assert j.tag == "wrong_values", j.message
 
 
 def test_a_wrong_result_names_the_modified_input_too() -> None:
