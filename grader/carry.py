@@ -362,7 +362,7 @@ def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 f"not right yet: fix that first (see {its} feedback)."))
         elif carried:
             verb = "is" if len(carried) == 1 else "are"
-            why = ("it does not return what the key's would return built on it" if isinstance(
+            why = (_kernel_why(answers[item_id][0]) if isinstance(
                 REGISTRY[item_id].check, KernelCheck) else "built on it, this step loses what "
                 "it is about (a lam without d, say, has derivative 0 in d)")
             noted[item_id] = dataclasses.replace(judgement, message=(
@@ -370,6 +370,15 @@ def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 f"slip, but nothing is carried into this answer: {why}. Fix that slip (see "
                 f"the feedback on {_names(carried)})."))
     return noted
+
+
+def _kernel_why(answer: P.Answer) -> str:
+    """Why a kernel beside a carried upstream kernel is not carried."""
+    calls = answer.calls if isinstance(answer, P.CallsAnswer) else ()
+    if calls and all(c.error.startswith("ValueError") for c in calls):
+        return ("built on it, no value may exist, and raising ValueError is then right, but "
+                "a function that raises on every call shows no work")
+    return "it does not return what the key's would return built on it"
 
 
 def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],

@@ -136,12 +136,17 @@ class KernelCheck:
         if len(answer.calls) != len(probes.KERNEL_PROBES[item_id]):
             return wrong("tampered", "The captured calls do not match the grader's inputs.",
                          verdict=Verdict.INVALID)
+        if answer.calls and all(c.error.startswith("NotImplementedError")
+                                for c in answer.calls):
+            return wrong("missing", "Not answered yet: your function still raises "
+                         "NotImplementedError. Replace `raise NotImplementedError()` with your "
+                         "code.", verdict=Verdict.MISSING)
         plan, calls, rebased = split_calls(item_id, answer)
         refs = _reference_outputs(self.reference, plan)
         failures = [(p, c, self._problem(c, r)) for p, c, r in zip(plan, calls, refs)]
         bad = [(p, c, prob) for p, c, prob in failures if prob is not None]
         if not bad:
-            return self._not_followed(rebased, self.reference) or correct()
+            return self.not_followed(rebased, self.reference) or correct()
         slip = self._mutant(calls, plan, refs)
         if slip is not None:
             return slip.judgement()
@@ -207,7 +212,7 @@ class KernelCheck:
                 return mutant.slip
         return None
 
-    def _not_followed(self, rebased: tuple[tuple[probes.Probe, CallOutcome], ...],
+    def not_followed(self, rebased: tuple[tuple[probes.Probe, CallOutcome], ...],
                       reference: Kernel) -> Judgement | None:
         """Half the points when a rebased call (:mod:`grader.rebase`) returned what
         ``reference`` gives with nothing swapped, raised, or ran past its time limit (a real
@@ -253,7 +258,7 @@ class KernelCheck:
             if (mutant.slip.tag == tag and not all(o is None for o in outs)
                     and _shows(calls, outs, _reference_outputs(self.reference, plan),
                                mutant.within)
-                    and self._not_followed(rebased, mutant.fn) is None):
+                    and self.not_followed(rebased, mutant.fn) is None):
                 return True
         return False
 

@@ -124,7 +124,10 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         # then knows the student's frequencies there (grader.replay)
         *(Probe((d,), {"base": base}) for d, base in (
             (8, 10_000.0), (12, 10_000.0), (16, 10_000.0), (64, 10_000.0), (128, 10_000.0),
-            (12, 500.0), (16, 500.0), (64, 500.0), (_D128, _NTK_BASE))),
+            (12, 500.0), (16, 500.0), (64, 500.0), (_D128, _NTK_BASE),
+            # and a second base at every d of find_lambda's probes (its replay needs two)
+            (96, 10_000.0), (96, 500.0), (126, 10_000.0), (126, 500.0), (256, 10_000.0),
+            (256, 500.0))),
     ),
     "rope_angles": (
         Probe((Positions(6), 8)),

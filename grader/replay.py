@@ -8,7 +8,9 @@ probes need (tests/test_replay.py keeps the two lists in step), so the grader kn
 the student's frequencies are there. A later kernel that returns, on every probe, what the
 key's returns with those frequencies is right for the student's own ``rope_frequencies``
 and is carried (:mod:`grader.carry`). One that computes its frequencies some other way, or
-has a slip of its own, does not return that.
+has a slip of its own, does not return that. ``find_lambda`` bisects the last period over a
+continuum of bases: its replay reads the power of the base in the student's last frequency
+from two or more captured bases (:func:`last_power`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from grader import probes
-from grader.kernels import matches, split_calls
+from grader.items import REGISTRY
+from grader.kernels import KernelCheck, matches, split_calls
 from grader.mutants import rotate
 from grader.payload import Answer, CallsAnswer
 
@@ -68,8 +71,34 @@ def captured_frequencies(answer: Answer) -> dict[tuple[int, float], np.ndarray]:
     return found
 
 
-def _built_on(item_id: str, theta: Frequencies) -> Callable[..., Any] | None:
-    """The key's ``item_id`` computed from the frequencies ``theta(d, base)``."""
+def last_power(theta: Frequencies, bases: Callable[[int], list[float]], d: int) -> float:
+    """The power ``c`` of the base in the student's last frequency at ``d``
+    (``theta_last = f * base**-c``), from its values at every captured base: the key's
+    find_lambda bisects the last period, ``2*pi/theta_last``, so on the student's own periods
+    it finds ``lam = (m/m_l)**(1/c)``. Raises :class:`_Unknown` unless at least two bases
+    were captured and all agree on one power (frequencies not a power of the base)."""
+    points = [(np.log(b), np.log(theta(d, b)[-1])) for b in bases(d)]
+    if len(points) < 2 or not all(np.isfinite(p).all() for p in points):
+        raise _Unknown(d)
+    (b0, t0), *rest = points
+    powers = [-(t - t0) / (b - b0) for b, t in rest]
+    if not all(abs(c - powers[0]) <= 1e-9 * max(abs(powers[0]), 1.0) for c in powers):
+        raise _Unknown(d)
+    return float(powers[0])
+
+
+def _root(m: float, m_l: float, c: float) -> float:
+    """The key's find_lambda on periods that grow as ``base**c``: no root unless c > 0 (a
+    period that does not grow with the base: the key's bracket search raises)."""
+    if not c > 0:
+        raise ValueError("g does not change sign")
+    return float((m / m_l) ** (1 / c))
+
+
+def _built_on(item_id: str, theta: Frequencies, bases: Callable[[int], list[float]]
+              ) -> Callable[..., Any] | None:
+    """The key's ``item_id`` computed from the frequencies ``theta(d, base)``, captured at
+    ``bases(d)``."""
     def angles(positions: Any, d: int, base: float) -> np.ndarray:
         return np.asarray(positions, np.float64)[:, None] * theta(d, base)[None, :]
 
@@ -80,6 +109,7 @@ def _built_on(item_id: str, theta: Frequencies) -> Callable[..., Any] | None:
         "apply_rope_half": lambda x, positions, base=DEFAULT_BASE: rotate(
             x, angles(positions, x.shape[-1], base), "half"),
         "wavelengths": lambda d, base=DEFAULT_BASE: 2 * np.pi / theta(d, base),
+        "find_lambda": lambda m, m_l, d: _root(m, m_l, last_power(theta, bases, int(d))),
         "rope_score": lambda q, k, p, r, base=DEFAULT_BASE: float(
             rotate(np.asarray(q, np.float64)[None], angles([p], len(q), base), "interleaved")[0]
             @ rotate(np.asarray(k, np.float64)[None], angles([r], len(k), base),
@@ -92,8 +122,9 @@ def follows_own_frequencies(item_id: str, answer: Answer, upstream_id: str,
                             answers: Mapping[str, tuple[Answer, Any]]) -> bool:
     """Is ``answer`` right for the student's own ``rope_frequencies``, reached through the
     wrong upstream ``upstream_id``: rope_frequencies itself, or (for ``rope_score``) an
-    apply_rope built on it?"""
-    through = upstream_id == UPSTREAM or (item_id, upstream_id) == ("rope_score", "apply_rope")
+    apply_rope built on it, or (for ``find_lambda``) wavelengths built on it?"""
+    through = upstream_id == UPSTREAM or (item_id, upstream_id) in (
+        ("rope_score", "apply_rope"), ("find_lambda", "wavelengths"))
     return through and UPSTREAM in answers and built_on_own_frequencies(
         item_id, answer, answers[UPSTREAM][0])
 
@@ -112,17 +143,32 @@ def built_on_own_frequencies(item_id: str, answer: Answer, upstream: Answer) -> 
             raise _Unknown(key)
         return captured[key]
 
-    kernel = _built_on(item_id, theta)
-    plan, calls, _ = split_calls(item_id, answer)
+    def bases(d: int) -> list[float]:
+        return sorted(base for dd, base in captured if dd == d)
+
+    kernel = _built_on(item_id, theta, bases)
+    plan, calls, rebased = split_calls(item_id, answer)
     if kernel is None or not plan:
         return False
+    raised = 0  # probes where the key's kernel on these frequencies raises ValueError
     for probe, call in zip(plan, calls):
         args, kwargs = probes.call_args(probe)
         try:
             with np.errstate(all="ignore"):
                 expected = np.asarray(kernel(*args, **kwargs))
+        except ValueError:  # find_lambda on periods that do not grow with the base
+            if not call.error.startswith("ValueError"):
+                return False
+            raised += 1
+            continue
         except Exception:  # not captured, or frequencies of the wrong shape: nothing shown
             return False
         if not matches(call.output, expected):
             return False
-    return True
+    if raised < len(plan):  # values, which a rebased call must show were searched for
+        check = REGISTRY[item_id].check
+        return not isinstance(check, KernelCheck) or check.not_followed(rebased, kernel) is None
+    # raising everywhere shows a search only when it converges once the grader swapped in
+    # periods that grow with the base (a stub raising ValueError does not)
+    return bool(rebased) and all(
+        call.output is not None and np.all(np.isfinite(call.output)) for _, call in rebased)

@@ -210,6 +210,16 @@ def test_kernel_mutants(item: str, fn, fraction: float, tag: str) -> None:
     assert (j.fraction, j.tag) == (fraction, tag), j.message
 
 
+def test_the_release_stub_is_not_answered() -> None:
+    """A function that still raises NotImplementedError is missing, not an exception."""
+    def stub(x, positions, base=10000.0):
+        raise NotImplementedError()
+
+    j = _judge("apply_rope", stub)
+    assert (j.fraction, j.tag, j.verdict.value) == (0.0, "missing", "missing")
+    assert "still raises NotImplementedError" in j.message
+
+
 def test_float32_angles_are_told_apart_from_a_small_real_slip() -> None:
     """A float64 base off by one part in a million is as close to the key at small positions
     as float32 angles are, but not near 16384: wrong values, not float32_angles."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_carry_kernels import _kernel_scores, _rope
+from test_carry_kernels import _kernel_results, _kernel_scores, _rope
 
 from grader import probes, replay
 from grader.items import REGISTRY
@@ -93,3 +93,63 @@ def test_a_kernel_with_a_slip_of_its_own_on_them_is_not_carried() -> None:
     assert got["apply_rope_half"] == (0.0, "other_layout")  # _rope is interleaved
     got = _kernel_scores({"rope_frequencies": _over_d_minus_2, "apply_rope": _rope})
     assert got["apply_rope"] == (4.0, "ok")
+
+
+def _four_i_over_d(d, base=10000.0):
+    """i taken as 0, 2, 4, ... (np.arange(0, d, 2)) and the exponent 2*i/d as well."""
+    return base ** (-2.0 * np.arange(0, d, 2) / d)
+
+
+@pytest.mark.parametrize(("freqs", "power"), [
+    (_over_d_minus_2, lambda d: 1.0), (_four_i_over_d, lambda d: (2 * d - 4) / d)],
+    ids=["exponent over d-2", "i stepping by 2"])
+def test_find_lambda_bisecting_own_periods_is_carried(freqs, power) -> None:
+    """A right bisection on wavelengths built on an unknown frequency slip finds
+    (m/m_l)**(1/c), c the power of the base in the last frequency: carried; the closed form
+    beside the same slip was not found from wavelengths, and is not."""
+    from test_carry_kernels import _find_lambda_on
+
+    students = _students(freqs)
+    find = _find_lambda_on(students["wavelengths"])
+    assert abs(find(16384, 4096, 128) / 4.0 ** (1 / power(128)) - 1) < 1e-10
+    got = _kernel_scores({"rope_frequencies": freqs, "wavelengths": students["wavelengths"],
+                          "find_lambda": find})
+    assert got["wavelengths"] == (2.0, "carried_over")
+    assert got["find_lambda"] == (2.0, "carried_over")
+    space = {"wavelengths": students["wavelengths"]}
+    exec("def find_lambda(m, m_l, d):\n    return float((m / m_l) ** (d / (2 * d - 4)))", space)
+    got = _kernel_scores({"rope_frequencies": _four_i_over_d,
+                          "wavelengths": _students(_four_i_over_d)["wavelengths"],
+                          "find_lambda": space["find_lambda"]})
+    assert got["find_lambda"][1] != "carried_over"
+
+
+def test_find_lambda_raising_on_periods_that_ignore_the_base() -> None:
+    """A base argument ignored: no lam moves the last period, so a right bisection raises
+    ValueError on every call, as the key's would. The grader's swapped periods call the
+    student's with another base, which they ignore too, so nothing tells it from a stub that
+    raises ValueError: neither is carried, and the feedback says why."""
+    from test_carry_kernels import _find_lambda_on
+
+    students = _students(_base_ignored)
+    find = _find_lambda_on(students["wavelengths"])
+    with pytest.raises(ValueError):
+        find(16384, 4096, 128)
+    answers = {"rope_frequencies": _base_ignored, "wavelengths": students["wavelengths"]}
+    space = {"wavelengths": students["wavelengths"]}
+    exec("def find_lambda(m, m_l, d):\n    raise ValueError('g does not change sign')", space)
+    for fn in (find, space["find_lambda"]):
+        (got,) = [r for r in _kernel_results({**answers, "find_lambda": fn})
+                  if r.item == "find_lambda"]
+        assert (got.score, got.tag) == (0.0, "exception")
+        assert "a function that raises on every call shows no work" in got.message
+
+
+def test_every_find_lambda_probe_has_two_captured_bases() -> None:
+    """find_lambda's replay reads the power of the base from two bases at each probe's d."""
+    named = {replay.frequency_args("rope_frequencies", p)
+             for p in probes.KERNEL_PROBES["rope_frequencies"]
+             if "base" in p.kwargs or len(p.args) > 1}
+    for probe in probes.KERNEL_PROBES["find_lambda"]:
+        d = probes.call_args(probe)[0][2]
+        assert len({base for dd, base in named if dd == d}) >= 2, d
