@@ -113,6 +113,12 @@ class TimingAnswer:
     side_by_side: bool = False
     """both were timed in one process (:mod:`grader.sidebyside`), not the student's in their
     kernel and the key's in the grader (:mod:`grader.stopwatch`)"""
+    seed: int = -1
+    """the seed of the timed input (:func:`grader.probes.timed_inputs`), kept with ``rounds``"""
+    rounds: tuple[tuple[int, float], ...] = ()
+    """``(offset, checksum)`` of each of the student's timed calls, kept when they disagreed
+    with the key's: a function right for the student's own earlier answers (carried) is
+    checked against those instead (:mod:`grader.speedcarry`)"""
 
     @property
     def ratio(self) -> float:
@@ -166,7 +172,8 @@ def to_json(answer: Answer) -> dict[str, Any]:
                 "reference_s": list(answer.reference_s), "shape": list(answer.shape),
                 "scale": answer.scale, "wrong_output": answer.wrong_output,
                 "error": answer.error, "cut_off": answer.cut_off,
-                "side_by_side": answer.side_by_side}
+                "side_by_side": answer.side_by_side, "seed": answer.seed,
+                "rounds": [[offset, _num_out(value)] for offset, value in answer.rounds]}
     if isinstance(answer, NumberAnswer):
         return {"kind": "number", "value": _num_out(answer.value)}
     kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
@@ -203,7 +210,10 @@ def from_json(data: Any) -> Answer:
                 tuple(_typed(n, (int,)) for n in _typed(data["shape"], (list,))),
                 _num_in(data["scale"]), _typed(data["wrong_output"], (bool,)),
                 _str(data["error"]), _typed(data.get("cut_off", False), (bool,)),
-                _typed(data.get("side_by_side", False), (bool,)))
+                _typed(data.get("side_by_side", False), (bool,)),
+                _typed(data.get("seed", -1), (int,)),
+                tuple((_typed(r[0], (int,)), _num_in(r[1]))
+                      for r in _typed(data.get("rounds", []), (list,))))
         if kind == "unsupported":
             return UnsupportedAnswer(_str(data["type_name"]), _str(data.get("reason", "")))
     except (KeyError, TypeError, ValueError, OSError) as exc:

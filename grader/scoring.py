@@ -15,7 +15,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from grader import carry, probes
+from grader import carry, probes, speedcarry
 from grader import payload as P
 from grader.items import DEFAULT_PARAMS, REGISTRY, Item
 from grader.limits import Outcome, run_each
@@ -250,6 +250,16 @@ def _timed_on_carried(answered: Mapping[str, tuple[P.Answer, Judgement]],
                       and it.notebook == speed.notebook and it.id != item_id), None)
         if timed in carried and carried[timed].tag == carry.TAG:
             name = speed.name
+            record = answered[item_id][0]
+            if isinstance(record, P.TimingAnswer) and "rope_frequencies" in answered and (
+                    speedcarry.right_for_own_frequencies(
+                        item_id, record, answered["rope_frequencies"][0])):
+                own = speed.check.judge(dataclasses.replace(record, wrong_output=False,
+                                                            rounds=()), item_id, {})
+                notes[item_id] = dataclasses.replace(own, message=(
+                    f"{own.message} (Timed on your own frequencies: every timed result is "
+                    f"right for them. See the feedback on {name} for the slip to fix.)"))
+                continue
             notes[item_id] = dataclasses.replace(judgement, message=(
                 f"Speed points need {name} to return the key's values on the timed input. "
                 f"Yours is right for your own earlier answers, which are not (see the "

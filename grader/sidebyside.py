@@ -256,7 +256,7 @@ class TimingBox:
         scale, expected = ours
         with pause.paused(kernel_pid):
             return _rounds(self._box, scale, list(zip(self._offsets, expected)), function,
-                           self.spec)
+                           self.spec, self._seed)
 
     def close(self) -> None:
         """End the box, at once if it is still starting, and remove its private folder."""
@@ -292,10 +292,12 @@ def _agrees(reply: dict[str, Any], expected: float, scale: float) -> bool:
 
 
 def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: str,
-            spec: probes.TimingSpec) -> P.TimingAnswer | None:
+            spec: probes.TimingSpec, seed: int) -> P.TimingAnswer | None:
     """The key's rounds, then the student's, in the box; None when the key's own go wrong.
     ``checks`` are (offset, key's checksum): the first for the key's first round, the rest
-    for the student's rounds."""
+    for the student's rounds. Rounds whose checksums disagree with the key's are still timed,
+    their checksums kept: the function may be right for the student's own earlier answers
+    (:mod:`grader.speedcarry`); the record says wrong_output all the same."""
     reference: list[float] = []
     overhead: list[float] = []  # computing the checksum, inside each timed request
     try:
@@ -319,6 +321,8 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
     checksum_s = float(np.median(overhead))  # the key's, measured before student code ran
     limit = spec.give_up * float(np.median(reference)) + checksum_s + 1.0
     student: list[float] = []
+    sums: list[tuple[int, float]] = []  # (offset, the student's checksum) of every round
+    wrong = False
     timing = dict(reference_s=tuple(reference), shape=spec.shape, side_by_side=True)
     for counted, (offset, expected) in zip([False] + [True] * spec.repeats, checks[1:]):
         try:
@@ -331,8 +335,14 @@ def _rounds(box: _Box, scale: float, checks: list[tuple[int, float]], function: 
                                   **timing)
         if reply.get("error"):
             return P.TimingAnswer((), error=str(reply["error"])[:300], **timing)
-        if not _agrees(reply, expected, scale) or reply.get("dtype") != spec.dtype:
-            return P.TimingAnswer((), wrong_output=True, **timing)  # values, or x's dtype
+        got = reply.get("checksum")
+        if not isinstance(got, float) or reply.get("dtype") != spec.dtype:
+            return P.TimingAnswer((), wrong_output=True, **timing)  # no values, or x's dtype
+        sums.append((offset, got))
+        wrong = wrong or not _agrees(reply, expected, scale)
         if counted:
             student.append(max(seconds - checksum_s, 1e-6))
+    if wrong:
+        return P.TimingAnswer(tuple(student), wrong_output=True, seed=seed, rounds=tuple(sums),
+                              **timing)
     return P.TimingAnswer(tuple(student), **timing)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from answercells import captured_cell
 
-from grader import capture, scoring
+from grader import capture, probes, scoring
 from grader import payload as P
 from grader.items import REGISTRY
 from grader.scoring import TIMING_KEY
@@ -104,6 +104,40 @@ def test_speed_refused_for_a_carried_apply_rope_names_no_wrong_function() -> Non
     assert "Fix apply_rope first" not in last.message
     assert last.message.startswith("Speed points need apply_rope to return the key's values "
                                    "on the timed input. Yours is right for your own earlier")
+
+
+def _speed_cells(rounds, seed):
+    """rope_frequencies one-based, apply_rope built right on it, and a speed record whose
+    timed checksums are ``rounds`` (refused against the key's: wrong_output)."""
+    speed = captured_cell("apply_rope_speed", P.CallsAnswer(()))
+    speed.metadata["rope_course"] = {TIMING_KEY: P.to_json(P.TimingAnswer(
+        (0.02,) * 5, (0.01,) * 5, (8, 16384, 128), wrong_output=True, side_by_side=True,
+        seed=seed, rounds=tuple(rounds)))}
+    slipped = lambda x, p, base=10000.0: _rope(x, p, base, shift=1)  # noqa: E731
+    return [captured_cell(item, capture._capture(item, fn)) for item, fn in (
+        ("rope_frequencies", lambda d, base=10000.0: _freqs(d, base, shift=1)),
+        ("apply_rope", slipped))] + [speed]
+
+
+def test_speed_of_a_carried_apply_rope_is_timed_on_its_own_frequencies() -> None:
+    """Timed results that are the rotation on the student's own one-based frequencies (a
+    checksum per round, recomputed here from the round's seed and positions) earn the speed
+    points by the time ratio; one round off (a kernel that cuts corners on large inputs)
+    earns nothing."""
+    seed, shape = 1234, (8, 16384, 128)
+    x, weights, scale = probes.timed_inputs(seed, shape, "float32")
+    rounds = [(offset, probes.checksum(_rope(x, probes.stopwatch_positions(shape[-2], offset),
+                                             shift=1), weights))
+              for offset in (17, 901, 40_000)]
+    results = {r.item: r for r in scoring.score_cells(_speed_cells(rounds, seed))
+               if r is not None}
+    speed = results["apply_rope_speed"]
+    assert (speed.score, speed.tag) == (2.0, "ok")
+    assert "Timed on your own frequencies" in speed.message
+    off = [*rounds[:2], (rounds[2][0], rounds[2][1] + 10 * probes.CHECK_RTOL * scale)]
+    results = {r.item: r for r in scoring.score_cells(_speed_cells(off, seed)) if r is not None}
+    assert (results["apply_rope_speed"].score, results["apply_rope_speed"].tag) == (
+        0.0, "wrong_values")
 
 
 def test_an_in_place_change_made_by_apply_rope_is_charged_once() -> None:
