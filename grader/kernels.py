@@ -39,7 +39,8 @@ _TOO_SLOW = ("That much slower usually means a Python loop over positions or pai
              "beyond the rotation itself, such as a full d x d rotation matrix or a 2 x 2 matrix "
              "product per pair. Use whole-array numpy operations: broadcast positions against "
              "frequencies, and rotate each pair with a few element-wise products.")
-"""What to say to a kernel too slow for any speed points (tag python_loop, its usual cause)."""
+"""What to say to a kernel too slow for any speed points (tag far_too_slow: a Python loop, or
+a d x d or per-pair matrix product)."""
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,7 @@ class SpeedCheck:
         if not isinstance(answer, TimingAnswer):
             return invalid(answer, "a function")
         if answer.error.startswith("CellTimeoutError"):
-            return wrong("python_loop", "Timing your apply_rope ran past the time limit. "
+            return wrong("far_too_slow", "Timing your apply_rope ran past the time limit. "
                          + _TOO_SLOW)
         if answer.error:
             return wrong("exception", f"Timing your function failed: {answer.error}")
@@ -337,7 +338,7 @@ class SpeedCheck:
         where = (" (both in one timing process)" if answer.side_by_side
                  else " (student's kernel vs the grader's process)")
         if answer.cut_off:
-            return wrong("python_loop", f"One call of your apply_rope took more than {slower:.0f}"
+            return wrong("far_too_slow", f"One call of your apply_rope took more than {slower:.0f}"
                          f"x the reference's time and was stopped. {_TOO_SLOW}",
                          f"{slower:.1f}x the reference or more: one call was stopped at the "
                          f"limit{where}")
@@ -351,5 +352,5 @@ class SpeedCheck:
                              f"Vectorised, but about {slower:.0f}x slower than the reference. "
                              "View interleaved pairs as complex numbers and rotate with one "
                              "multiply; build the cos/sin table cheaply.", detail)
-        return wrong("python_loop", f"Your apply_rope is about {slower:.0f}x slower than the "
+        return wrong("far_too_slow", f"Your apply_rope is about {slower:.0f}x slower than the "
                      f"reference. {_TOO_SLOW}", detail)

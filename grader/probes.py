@@ -142,12 +142,12 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         Probe((Positions(10), 16_384, 4096)),
         Probe((Positions(5, start=100), 8192, 2048)),
         Probe((Positions(6, start=0.5, step=1.5), 3000, 1000)),
-        Probe((Positions(5, start=10), 6144, 4096)),  # m/m_l = 1.5: not a whole number
+        Probe((Positions(5, start=10), 6144, 4096), note="m/m_l = 1.5, not a whole number"),
     ),
     "ntk_scaled_base": (
         Probe((10_000.0, 16_384, 4096, 128)), Probe((10_000.0, 8192, 4096, 64)),
         Probe((500_000.0, 131_072, 8192, 128)), Probe((10.0, 300, 100, 6)),
-        Probe((10_000.0, 6144, 4096, 128)),  # m/m_l = 1.5: not a whole number
+        Probe((10_000.0, 6144, 4096, 128), note="m/m_l = 1.5, not a whole number"),
     ),
     "wavelengths": (Probe((8,)), Probe((128,)), Probe((64,), {"base": 500_000.0})),
     "find_lambda": (

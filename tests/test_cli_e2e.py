@@ -31,7 +31,7 @@ EXPECTED_TAGS = {  # (student, item) -> tag of the deliberate slip (see grader/s
     ("fay_one_based", "theta_i"): "one_based_index",
     ("fay_one_based", "rope_frequencies"): "one_based_index",
     ("gus_slow_loop", "rel_error"): "ratio_not_error",
-    ("gus_slow_loop", "apply_rope_speed"): "python_loop",
+    ("gus_slow_loop", "apply_rope_speed"): "far_too_slow",
     ("hal_pi_inverted", "pi_stretch"): "pi_inverted",
     ("hal_pi_inverted", "position_interpolation"): "pi_inverted",
 }

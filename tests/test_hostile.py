@@ -185,7 +185,7 @@ def test_gradebook_stays_intact_with_every_student(run) -> None:
 
 @pytest.mark.parametrize(("student", "tag"), [("speed_forgery", "wrong_values"),
                                              ("box_forgery", "wrong_values"),
-                                             ("planted_timing", "python_loop")])
+                                             ("planted_timing", "far_too_slow")])
 def test_forged_speed_measurement_gains_nothing(run, student: str, tag: str) -> None:
     """Does a Python-loop apply_rope get no speed points when the student breaks the hand-over
     to the timing box, stops the kernel's clocks, fakes the timed calls and posts a fast

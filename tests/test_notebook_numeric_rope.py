@@ -95,8 +95,8 @@ SCENARIOS: dict[str, Scenario] = {
         apply_rope=(0.0, "exception"), rope_score=(0.0, "exception"),
         apply_rope_speed=(0.0, "exception"))),
     # numerically right, a Python loop over positions and pairs: only the speed points go
-    "python_loop": Scenario(frozenset({"apply_rope_answer"}), expect(
-        apply_rope_speed=(0.0, "python_loop"))),
+    "far_too_slow": Scenario(frozenset({"apply_rope_answer"}), expect(
+        apply_rope_speed=(0.0, "far_too_slow"))),
 }
 RELEASE_EXPECTED = {item: (0.0, "exception") for item in POINTS}
 ALL_STUDENTS = [*SCENARIOS, "release"]
@@ -294,7 +294,7 @@ def test_untouched_release_scores_zero(reports: dict[str, NotebookReport], item:
 
 def test_python_loop_feedback_says_why(reports: dict[str, NotebookReport]) -> None:
     """Is a looping apply_rope told that the loop is the problem, and what to do instead?"""
-    result = reports["python_loop"].by_item()["apply_rope_speed"]
+    result = reports["far_too_slow"].by_item()["apply_rope_speed"]
     assert "Python loop" in result.message and "whole-array numpy" in result.message
     assert re.match(r"\d+(\.\d+)?x the reference", result.detail), result.detail
 

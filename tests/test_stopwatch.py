@@ -77,7 +77,7 @@ def test_the_answer_key_is_as_fast_as_itself(run) -> None:
 def test_python_loop_is_screened_quickly(run) -> None:
     """Is a Python loop judged from the small screening input, its time scaled up?"""
     record, j = _time(run, loop_rope)
-    assert (j.fraction, j.tag) == (0.0, "python_loop")
+    assert (j.fraction, j.tag) == (0.0, "far_too_slow")
     assert record.shape == probes.TIMINGS[ITEM].screen_shape
     assert record.scale == np.prod(FULL) / np.prod(record.shape)
 
@@ -133,7 +133,7 @@ def test_a_forged_timed_call_is_a_wrong_output(run, monkeypatch, forged) -> None
 
 
 @pytest.mark.parametrize(("ratio", "fraction", "tag"), [
-    (1.0, 1.0, "ok"), (2.9, 1.0, "ok"), (10.0, 0.5, "slow_kernel"), (25.0, 0.0, "python_loop"),
+    (1.0, 1.0, "ok"), (2.9, 1.0, "ok"), (10.0, 0.5, "slow_kernel"), (25.0, 0.0, "far_too_slow"),
 ])
 def test_speed_thresholds(ratio: float, fraction: float, tag: str) -> None:
     """Are speed points given at <= 3x the reference (all) and <= 20x (half)?"""
@@ -150,7 +150,7 @@ def test_speed_thresholds(ratio: float, fraction: float, tag: str) -> None:
 def test_a_timeout_is_reported_as_a_loop() -> None:
     """Does a timed call that ran past the cell limit count as a Python loop?"""
     record = P.TimingAnswer((), (), FULL, error="CellTimeoutError: no reply from kernel")
-    assert SpeedCheck().judge(record, ITEM, {}).tag == "python_loop"
+    assert SpeedCheck().judge(record, ITEM, {}).tag == "far_too_slow"
 
 
 def test_an_empty_record_is_refused() -> None:
