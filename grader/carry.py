@@ -34,20 +34,20 @@ from typing import Any
 
 import sympy as sp
 
+from grader import carrynotes as notes
 from grader import payload as P
 from grader import replay
+from grader.carrynotes import FORM_ONLY as _FORM_ONLY
+from grader.carrynotes import TAG
 from grader.equivalence import drop_unused, rationalise
 from grader.items import REGISTRY, Item
 from grader.kernels import PASSED_ON, KernelCheck
 from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
-from grader.symbolic import FLOAT_PI_TAG, LAM, EquationCheck, ExprCheck, to_sympy
+from grader.symbolic import LAM, EquationCheck, ExprCheck, to_sympy
 from grader.valuechecks import ChoiceCheck, NumberCheck
 from solutions import derivation as D
-
-TAG = "carried_over"
-"""The tag of an answer credited by follow-through."""
 
 
 def upstream_value(answer: P.Answer) -> sp.Basic | None:
@@ -164,7 +164,7 @@ def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str
     the wrong answers those rest on (themselves, unless they were carried in turn), and
     ``judged`` the answer's judgement against what they lead to: right, or partly right (a
     step in another form), which then keeps its own tag and message, scaled by ``credit``."""
-    names = _names
+    names = notes.names
     one = len(roots) == 1
     via = set(used) != set(roots)
     start = (f"your earlier answers, which rest on your {names(roots)}" if via
@@ -218,11 +218,6 @@ def _lam_powers(eq: sp.Equality) -> set[sp.Basic] | None:
     return powers | ({sp.S.One} if LAM in bare.free_symbols else set())
 
 
-def _names(ids: Sequence[str]) -> str:
-    """The items' student-facing names, joined with "and"."""
-    return " and ".join(REGISTRY[u].name for u in ids)
-
-
 def _roots(item_id: str, used: Mapping[str, Sequence[str]]) -> list[str]:
     """The wrong answers a carried answer rests on: its upstreams, each replaced by its own
     roots when it was carried too (in registry order)."""
@@ -250,11 +245,6 @@ def _same_fault(own: Judgement, upstream: Judgement) -> bool:
     calls it (an input changed in place, float32 precision, a dtype not kept), its values
     being right?  Then it comes from that call and is charged once, upstream."""
     return own.tag == upstream.tag and own.tag in PASSED_ON and 0 < own.fraction < 1
-
-
-_FORM_ONLY = frozenset({"step_form"})
-"""Tags of an answer with the key's value in another form: nothing wrong to carry from it (a
-float pi is carried from: every later answer built on it has it too)."""
 
 
 def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
@@ -308,77 +298,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 if degenerate:
                     weak[item.id] = degenerate
     decided = _decide(answers, used, judged, credit, weak)
-    decided = {**_noted(answers, decided), **decided}
-    return {**decided, **_float_pi_once(answers, decided, used)}
-
-
-def _float_pi_once(answers: Mapping[str, tuple[P.Answer, Judgement]],
-                   decided: Mapping[str, Judgement], used: Mapping[str, Sequence[str]]
-                   ) -> dict[str, Judgement]:
-    """Answers whose only fault is a float pi that came from an upstream answer with one
-    (period_i's ``2*np.pi``, in every step after it): right, the float charged once, where it
-    entered (a float pi typed in again is part of the same slip); and an answer carried only
-    from such answers is simply right too."""
-    entered = {i for i, (_, j) in answers.items() if j.tag == FLOAT_PI_TAG}
-    once: dict[str, Judgement] = {}
-    for item_id in REGISTRY:
-        if item_id not in answers:
-            continue
-        final = decided.get(item_id, answers[item_id][1])
-        ups = [u for u in REGISTRY[item_id].upstreams if u in entered]
-        if final.tag == FLOAT_PI_TAG and ups:
-            once[item_id] = Judgement(
-                1.0, Verdict.CORRECT, "ok", f"Right. Its pi is a float, which comes from your "
-                f"{_names(ups)}: that is charged once, there.", detail="float pi charged upstream")
-        elif final.tag == TAG and used.get(item_id) and all(
-                u in once for u in used[item_id] if answers[u][1].fraction < 1):
-            once[item_id] = Judgement(
-                1.0, Verdict.CORRECT, "ok", f"Right (worked from your {_names(used[item_id])}; "
-                "the float pi in it is charged once, where it entered).",
-                detail=f"{final.detail}; float pi charged upstream")
-    return once
-
-
-def _noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
-           decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
-    """The wrong answers not carried whose upstream answers are wrong too (and not carried
-    either), with a note naming those to fix first: an error raised, or a value off, may
-    come from them."""
-    noted: dict[str, Judgement] = {}
-    for item_id, (_, judgement) in answers.items():
-        if item_id in decided or judgement.fraction >= 1 or judgement.verdict in (
-                Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
-            continue
-        ups = [u for u in REGISTRY[item_id].upstreams if u in answers
-               and decided.get(u, answers[u][1]).fraction < 1
-               and answers[u][1].tag not in _FORM_ONLY
-               and answers[u][1].verdict is not Verdict.MISSING]
-        carried = [u for u in REGISTRY[item_id].upstreams
-                   if u in decided and decided[u].tag == TAG]
-        if ups:
-            verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
-            noted[item_id] = dataclasses.replace(judgement, message=(
-                f"{judgement.message} This answer builds on your {_names(ups)}, which {verb} "
-                f"not right yet: fix that first (see {its} feedback)."))
-        elif carried:
-            verb = "is" if len(carried) == 1 else "are"
-            why = (_kernel_why(answers[item_id][0]) if isinstance(
-                REGISTRY[item_id].check, KernelCheck) else "built on it, this step loses what "
-                "it is about (a lam without d, say, has derivative 0 in d)")
-            noted[item_id] = dataclasses.replace(judgement, message=(
-                f"{judgement.message} Your {_names(carried)} {verb} carried from an earlier "
-                f"slip, but nothing is carried into this answer: {why}. Fix that slip (see "
-                f"the feedback on {_names(carried)})."))
-    return noted
-
-
-def _kernel_why(answer: P.Answer) -> str:
-    """Why a kernel beside a carried upstream kernel is not carried."""
-    calls = answer.calls if isinstance(answer, P.CallsAnswer) else ()
-    if calls and all(c.error.startswith("ValueError") for c in calls):
-        return ("built on it, no value may exist, and raising ValueError is then right, but "
-                "a function that raises on every call shows no work")
-    return "it does not return what the key's would return built on it"
+    decided = {**notes.noted(answers, decided), **decided}
+    return {**decided, **notes.float_pi_once(answers, decided, used)}
 
 
 def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, list[str]],
@@ -404,12 +325,12 @@ def _decide(answers: Mapping[str, tuple[P.Answer, Judgement]], used: dict[str, l
                               if own.fraction >= 1 else own)
         elif _past_refusal(item_id, wrong, answers, kept):
             other[item_id] = dataclasses.replace(answers[item_id][1], message=(
-                f"{answers[item_id][1].message} Your {_names(wrong)} rests on earlier answers "
+                f"{answers[item_id][1].message} Your {notes.names(wrong)} rests on earlier answers "
                 "that are not right, and nothing can be decided from it: fix those first."))
         elif not REGISTRY[item_id].carry_only_carried or all(u in kept for u in wrong):
             kept[item_id] = wrong
         else:
-            up = _names(wrong)
+            up = notes.names(wrong)
             other[item_id] = dataclasses.replace(answers[item_id][1], message=(
                 f"Your {REGISTRY[item_id].name} follows from your {up}, but that is not right "
                 f"by itself: fix {up} (see its feedback) and this answer should follow. "

@@ -1,0 +1,96 @@
+"""What follow-through says beyond the carried judgements (:mod:`grader.carry`): a note on a
+wrong answer that is not carried, naming the upstream answers to fix first or why nothing
+could be carried from them, and a float pi charged once, where it entered."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from grader import payload as P
+from grader.items import REGISTRY
+from grader.kernels import KernelCheck
+from grader.results import Judgement, Verdict
+from grader.symbolic import FLOAT_PI_TAG
+
+TAG = "carried_over"
+"""The tag of an answer credited by follow-through."""
+
+FORM_ONLY = frozenset({"step_form"})
+"""Tags of an answer with the key's value in another form: nothing wrong to carry from it (a
+float pi is carried from: every later answer built on it has it too)."""
+
+
+def names(ids: Sequence[str]) -> str:
+    """The items' student-facing names, joined with "and"."""
+    return " and ".join(REGISTRY[u].name for u in ids)
+
+
+
+def float_pi_once(answers: Mapping[str, tuple[P.Answer, Judgement]],
+                   decided: Mapping[str, Judgement], used: Mapping[str, Sequence[str]]
+                   ) -> dict[str, Judgement]:
+    """Answers whose only fault is a float pi that came from an upstream answer with one
+    (period_i's ``2*np.pi``, in every step after it): right, the float charged once, where it
+    entered (a float pi typed in again is part of the same slip); and an answer carried only
+    from such answers is simply right too."""
+    entered = {i for i, (_, j) in answers.items() if j.tag == FLOAT_PI_TAG}
+    once: dict[str, Judgement] = {}
+    for item_id in REGISTRY:
+        if item_id not in answers:
+            continue
+        final = decided.get(item_id, answers[item_id][1])
+        ups = [u for u in REGISTRY[item_id].upstreams if u in entered]
+        if final.tag == FLOAT_PI_TAG and ups:
+            once[item_id] = Judgement(
+                1.0, Verdict.CORRECT, "ok", f"Right. Its pi is a float, which comes from your "
+                f"{names(ups)}: that is charged once, there.", detail="float pi charged upstream")
+        elif final.tag == TAG and used.get(item_id) and all(
+                u in once for u in used[item_id] if answers[u][1].fraction < 1):
+            once[item_id] = Judgement(
+                1.0, Verdict.CORRECT, "ok", f"Right (worked from your {names(used[item_id])}; "
+                "the float pi in it is charged once, where it entered).",
+                detail=f"{final.detail}; float pi charged upstream")
+    return once
+
+
+def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
+           decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
+    """The wrong answers not carried whose upstream answers are wrong too (and not carried
+    either), with a note naming those to fix first: an error raised, or a value off, may
+    come from them."""
+    noted: dict[str, Judgement] = {}
+    for item_id, (_, judgement) in answers.items():
+        if item_id in decided or judgement.fraction >= 1 or judgement.verdict in (
+                Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
+            continue
+        ups = [u for u in REGISTRY[item_id].upstreams if u in answers
+               and decided.get(u, answers[u][1]).fraction < 1
+               and answers[u][1].tag not in FORM_ONLY
+               and answers[u][1].verdict is not Verdict.MISSING]
+        carried = [u for u in REGISTRY[item_id].upstreams
+                   if u in decided and decided[u].tag == TAG]
+        if ups:
+            verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
+            noted[item_id] = dataclasses.replace(judgement, message=(
+                f"{judgement.message} This answer builds on your {names(ups)}, which {verb} "
+                f"not right yet: fix that first (see {its} feedback)."))
+        elif carried:
+            verb = "is" if len(carried) == 1 else "are"
+            why = (_kernel_why(answers[item_id][0]) if isinstance(
+                REGISTRY[item_id].check, KernelCheck) else "built on it, this step loses what "
+                "it is about (a lam without d, say, has derivative 0 in d)")
+            noted[item_id] = dataclasses.replace(judgement, message=(
+                f"{judgement.message} Your {names(carried)} {verb} carried from an earlier "
+                f"slip, but nothing is carried into this answer: {why}. Fix that slip (see "
+                f"the feedback on {names(carried)})."))
+    return noted
+
+
+def _kernel_why(answer: P.Answer) -> str:
+    """Why a kernel beside a carried upstream kernel is not carried."""
+    calls = answer.calls if isinstance(answer, P.CallsAnswer) else ()
+    if calls and all(c.error.startswith("ValueError") for c in calls):
+        return ("built on it, no value may exist, and raising ValueError is then right, but "
+                "a function that raises on every call shows no work")
+    return "it does not return what the key's would return built on it"
