@@ -96,8 +96,11 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
         return dataclasses.replace(item.check, answer=choice, wrong_choices={}), degenerate
     reference = item.carry(*upstreams)
     if isinstance(item.check, ExprCheck):
-        if not isinstance(reference, sp.Expr) or not _keeps_the_work(
-                reference, item.check.reference):
+        # a reference that lost symbols with an upstream that lacks them (0 = the derivative
+        # of a lam without d) counts only as far as that upstream does: see _decide
+        if not isinstance(reference, sp.Expr) or not (
+                _keeps_the_work(reference, item.check.reference) or degenerate
+                and reference.free_symbols <= item.check.reference.free_symbols):
             return None
         reference = rationalise(reference)  # a float pi carried: as the answer's is read
     return dataclasses.replace(item.check, reference=reference, catalogue=()), degenerate

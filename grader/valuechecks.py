@@ -76,7 +76,7 @@ class NumberCheck:
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
-        digits = _digits_for(self.rel_tol)
+        digits = ROUNDED_DIGITS
         if self._rounded(got, expected, digits):
             return correct("Correct (rounded; the digits you kept are right).",
                            detail=f"got {got}, rounded from {expected}")
@@ -109,17 +109,12 @@ def _freesymbol_names(items: tuple[Answer, ...]) -> list[str]:
     return sorted(names)
 
 
-_ROUNDED_DIGITS = 3
-"""A value rounded to at least this many significant digits is right when its digits are."""
+ROUNDED_DIGITS = 4
+"""A value rounded to at least this many significant digits is right when its digits are:
+one rule for every number the notebooks ask for, as they state it."""
 
 
-def _digits_for(rel_tol: float) -> int:
-    """Significant digits a rounded value must keep for a question asked to ``rel_tol``: one
-    fewer than that precision (5 for 1e-6, 3 for 1e-4), and never fewer than 3."""
-    return max(_ROUNDED_DIGITS, math.ceil(-math.log10(rel_tol)) - 1)
-
-
-def _rounded_from(got: float, expected: float, fewest: int = _ROUNDED_DIGITS) -> bool:
+def _rounded_from(got: float, expected: float, fewest: int = ROUNDED_DIGITS) -> bool:
     """Is ``got`` ``expected`` rounded to the significant digits ``got`` shows (at least
     ``fewest`` of them): ``round(x, 4)`` or ``f"{x:.4g}"``, in any position?"""
     if not (math.isfinite(got) and math.isfinite(expected)):

@@ -96,13 +96,15 @@ SCENARIOS: dict[str, Scenario] = {
     # to d/2 - 2 would be. What shows how lam depends on d (its derivative, its error
     # relative to PI's factor, and the claim decided from those zeros) then shows nothing
     # and is not carried; the limits of m/m_l are the key's
+    # lam = m/m_l, reached by a derivation carried from the slip: everything after it is
+    # carried, its zeros too (the relative errors and the derivative of a lam without d)
     "i-star-one-past-the-last": Scenario(
         "i_star_answer", "i_star = d / 2", "i_star", "off_by_one_index",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "matching_eq", "new_period", "exponent", "colleague_claim"},
-        also={"dlam_dd": "wrong_expression", "colleague_claim": "wrong_choice"},
-        carried=(LAM_DOWNSTREAM - {"dlam_dd", "rel_error", "rel_error_values"})
-        | EQUATION_DOWNSTREAM | {"matching_eq", "new_period", "exponent"}),
+        also={"dlam_dd": "carried_over", "colleague_claim": "carried_over"},
+        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
+            "matching_eq", "new_period", "exponent", "colleague_claim"}),
     "matching-eq-off-by-one": Scenario(
         "matching_eq_answer",
         "matching_eq = sp.Eq(period_i.subs({i: d / 2, b: lam * b}),\n"

@@ -308,14 +308,17 @@ def test_a_number_for_an_expression_is_told_to_keep_the_symbols(item: str, text:
 
 
 @pytest.mark.parametrize(("item", "values", "expected"), [
+    # one rule everywhere, as the notebook states it: 4 significant digits kept, and right
     ("lam_double_values", [2.0452, 2.0221], (1, "ok")),  # round(..., 4)
-    ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0566], (1, "ok")),  # 3 digits shown
+    ("lam_double_values", [2.045, 2.022], (1, "ok")),  # 4 digits, as in the stretches
+    ("rel_error_values", [0.01106, 0.02225, 0.03356, 0.05655], (1, "ok")),  # 4 digits
+    ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0566], (0, "rounded_too_far")),  # 3
     ("rel_error_values", [0.011, 0.022, 0.034, 0.057], (0, "rounded_too_far")),  # 2 digits
     ("lam_double_values", [2.0453, 2.0221], (0, "wrong_value")),  # a digit off
-    ("rel_error_values", [0.0111, 0.0222, 0.0336, 0.0565], (0, "wrong_value")),
+    ("rel_error_values", [0.01106, 0.02225, 0.03356, 0.05656], (0, "wrong_value")),
     # exact elements (1.0, 4.0) beside a rounded one: each element is judged on its own
     ("stretch_first_middle_last", [1.0, 2.022, 4.0], (1, "ok")),
-    # a question asked to 1e-6 needs 5 digits: 2.05 (3) is too few there
+    ("new_base_10000", 40890.0, (1, "ok")),
     ("lam_double_values", [2.05, 2.02], (0, "rounded_too_far")),
     ("lam_4096_16384_d128", 4.09, (0, "rounded_too_far")),  # round(lam, 2)
     ("lam_4096_16384_d128", 4.1, (0, "rounded_too_far")),
