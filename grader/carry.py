@@ -46,7 +46,7 @@ from grader.limits import run_each
 from grader.parse import AnswerError
 from grader.results import Judgement, Verdict, correct
 from grader.symbolic import LAM, EquationCheck, ExprCheck, to_sympy
-from grader.valuechecks import ChoiceCheck, NumberCheck
+from grader.valuechecks import ChoiceCheck, NumberCheck, SolutionsCheck
 from solutions import derivation as D
 
 
@@ -68,7 +68,7 @@ def upstream_value(answer: P.Answer) -> sp.Basic | None:
     return None
 
 
-Carried = ExprCheck | NumberCheck | ChoiceCheck | EquationCheck
+Carried = ExprCheck | NumberCheck | ChoiceCheck | EquationCheck | SolutionsCheck
 
 
 def carried_check(item: Item, upstreams: Sequence[sp.Basic]
@@ -89,6 +89,11 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
             return None
         return dataclasses.replace(item.check, **fields, catalogue=(),
                                    lam_catalogue=()), degenerate
+    if isinstance(item.check, SolutionsCheck):  # what solve gives on the student's equation
+        solutions = item.carry(*upstreams)
+        if solutions is None:
+            return None
+        return dataclasses.replace(item.check, expected=tuple(solutions)), degenerate
     if isinstance(item.check, ChoiceCheck):  # a decision taken from the student's own values
         choice = item.carry(*upstreams)
         if type(choice) is not type(item.check.answer):
@@ -99,8 +104,8 @@ def carried_check(item: Item, upstreams: Sequence[sp.Basic]
         # a reference that lost symbols with an upstream that lacks them (0 = the derivative
         # of a lam without d) counts only as far as that upstream does: see _decide
         if not isinstance(reference, sp.Expr) or not (
-                _keeps_the_work(reference, item.check.reference) or degenerate
-                and reference.free_symbols <= item.check.reference.free_symbols):
+                _keeps_the_work(reference, item.check.reference) or (degenerate
+                and reference.free_symbols <= item.check.reference.free_symbols)):
             return None
         reference = rationalise(reference)  # a float pi carried: as the answer's is read
     return dataclasses.replace(item.check, reference=reference, catalogue=()), degenerate

@@ -219,7 +219,8 @@ _DERIVE = (
         C.I_STAR_CATALOGUE), "matched pair index"),
     Item("highest_freq_solutions", "derive_lambda", "highest_freq_solutions", 1, SolutionsCheck(
         (), "Solve the i = 0 equation for lam with sympy.solve and keep the list it returns; "
-        "look at theta_0."), "i = 0 has no solution"),
+        "look at theta_0."), "i = 0 has no solution",
+        follows=("period_i", "pi_stretch"), carry=ST.solved_at_pair_0),
     Item("matching_eq", "derive_lambda", "matching_eq", 2, _step(
         D.MATCHING_EQUATION, "Set the new model's period of the last pair equal to the period "
         "PI gives that pair.", allow_factor=True, orientation="Your sides are swapped: it is "
@@ -234,6 +235,10 @@ _DERIVE = (
                           "m/m_l.", D.MATCHING_EQUATION.rhs),
             Misconception("old_period", "That is the original model's period; the new model "
                           "uses the base lam*b.", D.period(D.I_STAR)),
+            Misconception("highest_frequency_pair", "That is the period of pair 0, 2*pi for "
+                          "every base (theta_0 = 1), so it has no lam in it: the pair whose "
+                          "period base scaling must match is another one (see i_star).",
+                          2 * sp.pi),
             Misconception("scaled_side", "That is the new model's period times m_l: your "
                           "matching_eq was multiplied through. A period is the side of the "
                           "plain equation, new period = PI's period.",

@@ -152,9 +152,10 @@ def opening(cell: NotebookNode) -> str:
 
 
 def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
-            cell: NotebookNode | None = None) -> Judgement:
+            cell: NotebookNode | None = None, unanswered: bool = False) -> Judgement:
     """The judgement when no answer was captured; ``stopped`` is the last cell up to the
-    test cell ``cell`` that was stopped at the time limit, or in which the kernel died."""
+    test cell ``cell`` that was stopped at the time limit, or in which the kernel died;
+    ``unanswered``: the item's answer cell still raises the release's NotImplementedError."""
     if stopped is not None and kernel_died(stopped):
         where = (f"while checking {item.name}: your {item.name} crashed it"
                  if stopped is cell else f"in the cell starting `{opening(stopped)}`")
@@ -175,6 +176,10 @@ def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
                      "it finished. Make that cell finish quickly (look for an endless loop, "
                      "or a computation far larger than asked), then run all cells again.",
                      detail=reason, verdict=Verdict.MISSING)
+    if reason.startswith(name_error) and unanswered:
+        return wrong("missing", f"Not answered yet: the cell for {item.name} still raises "
+                     "NotImplementedError. Replace `raise NotImplementedError()` with your "
+                     "answer.", detail=reason, verdict=Verdict.MISSING)
     if reason.startswith(name_error):
         note = "" if stopped is None else (
             f" Note that the cell starting `{opening(stopped)}` ran past the time limit and "
@@ -191,6 +196,18 @@ def missing(item: Item, reason: str, stopped: NotebookNode | None = None,
                  detail=reason, verdict=Verdict.MISSING)
 
 
+def _answer_of(cell: NotebookNode) -> str:
+    """The grade id an answer cell answers (``theta_i`` for ``theta_i_answer``), or ""."""
+    grade_id = str(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
+    return grade_id.removesuffix("_answer") if grade_id.endswith("_answer") else ""
+
+
+def _raised(cell: NotebookNode, ename: str) -> bool:
+    """Did the cell raise ``ename`` when it ran?"""
+    return any(out.get("output_type") == "error" and out.get("ename") == ename
+               for out in cell.get("outputs", ()))
+
+
 def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAULT_PARAMS,
                 seconds: float = CHECK_SECONDS,
                 early: Callable[[Item, P.Answer], Judgement | None] | None = None,
@@ -203,6 +220,7 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
     answer earns ``carry_credit`` of its points (:mod:`grader.carry`)."""
     found: list[tuple[Item, float, P.Answer | str] | None] = []
     stopped: list[NotebookNode | None] = []  # the last cell, up to each, that timed out
+    unanswered = {_answer_of(cell) for cell in cells if _raised(cell, "NotImplementedError")}
     for cell in cells:
         before = stopped[-1] if stopped else None
         stopped.append(before if before is not None and kernel_died(before)
@@ -225,7 +243,8 @@ def score_cells(cells: Sequence[NotebookNode], params: Mapping[str, Any] = DEFAU
     for n, (f, k) in enumerate(zip(found, known)):
         if f is not None:
             item, _, answer = f
-            judgements[n] = (missing(item, answer, stopped[n], cells[n])
+            judgements[n] = (missing(item, answer, stopped[n], cells[n],
+                                     item.id in unanswered)
                              if isinstance(answer, str) else k or next(judged))
     answered = {f[0].id: (f[2], judgements[n]) for n, f in enumerate(found)
                 if f is not None and not isinstance(f[2], str)}

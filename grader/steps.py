@@ -123,3 +123,19 @@ def _same_value(a: sp.Expr, b: sp.Expr) -> bool:
             1 + abs(complex(sp.N(b.subs(p), 20)))) for p in points)
     except (TypeError, ValueError, ZeroDivisionError):
         return False
+
+
+def solved_at_pair_0(period: sp.Basic, stretch: sp.Basic) -> list[sp.Expr] | None:
+    """What ``sympy.solve`` gives for lam from the student's own i = 0 equation (their period
+    at i = 0 with base lam*b equals their stretch times it with base b): [] when theta_0 is 1,
+    a solution when their theta is shifted (one-based)."""
+    if not isinstance(period, sp.Expr) or not isinstance(stretch, sp.Expr):
+        return None
+    at_0 = period.subs(D.i, 0)
+    eq = sp.Eq(at_0.subs(D.b, D.lam * D.b), stretch * at_0)
+    if not isinstance(eq, sp.Equality):
+        return []  # sympy decided it at once: no lam in it
+    try:
+        return list(sp.solve(eq, D.lam))
+    except (NotImplementedError, TypeError, ValueError):
+        return None

@@ -61,16 +61,17 @@ LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
 SCENARIOS: dict[str, Scenario] = {
     # every later answer is built right on theta_i: the whole derivation is carried, down to
-    # lam = (m/m_l)**(d/(d-4)) and what is computed from it (the i = 0 equation, which has a
-    # solution once theta_0 is not 1, is not)
+    # lam = (m/m_l)**(d/(d-4)) and what is computed from it, the i = 0 equation too (it has a
+    # solution once theta_0 is not 1, and solve finds it)
     "theta-one-based": Scenario(
         "theta_i_answer", "theta_i = b ** (-2 * (i - 1) / d)", "theta_i", "one_based_index",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
             "period_i", "base_stretch_i", "highest_freq_solutions", "matching_eq",
             "new_period"},
-        also={"highest_freq_solutions": "wrong_solutions"},
+        also={"highest_freq_solutions": "carried_over"},
         carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | {
-            "period_i", "base_stretch_i", "new_period", "matching_eq"}),
+            "period_i", "base_stretch_i", "highest_freq_solutions", "new_period",
+            "matching_eq"}),
     # pi_stretch divides PI's period by this period_i, so it carries the 2*pi too; everything
     # after is built right on the two
     "period-missing-2pi": Scenario(

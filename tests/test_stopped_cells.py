@@ -93,3 +93,16 @@ def test_a_function_that_kills_the_kernel_when_checked_is_named() -> None:
     [result] = scoring.score_cells([_died(_cell("apply_rope", 0))])
     assert (result.score, result.tag) == (0.0, "kernel_died")
     assert "died while checking apply_rope: your apply_rope crashed it" in result.message
+
+
+def test_an_answer_cell_still_raising_not_implemented_is_not_answered() -> None:
+    """The release's `raise NotImplementedError()` left in the answer cell: the feedback says
+    the question is not answered yet, not to run a cell."""
+    answer = nbformat.v4.new_code_cell("# YOUR CODE HERE\nraise NotImplementedError()")
+    answer.metadata["nbgrader"] = {"grade": False, "solution": True,
+                                   "grade_id": "lam_solution_answer"}
+    answer.outputs = [nbformat.v4.new_output(
+        "error", ename="NotImplementedError", evalue="", traceback=[])]
+    [_, result] = scoring.score_cells([answer, _unanswered("lam_solution")])
+    assert (result.score, result.tag, result.verdict) == (0.0, "missing", Verdict.MISSING)
+    assert result.message.startswith("Not answered yet: the cell for lam_solution still raises")

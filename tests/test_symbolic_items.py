@@ -108,7 +108,8 @@ TABLE: dict[str, list[tuple[object, float, str]]] = {
                   ("(m/m_l)**(d/(d-2))", 0, "extra_symbol")],
     "new_period": [("2*pi*(lam*b)**((d-2)/d)", 1, "ok"),
                    ("(m/m_l)*2*pi*b**((d-2)/d)", 0, "pi_side"), ("2*pi*b**((d-2)/d)", 0, "old_period"),
-                   ("m_l*2*pi*(lam*b)**((d-2)/d)", 0, "scaled_side")],
+                   ("m_l*2*pi*(lam*b)**((d-2)/d)", 0, "scaled_side"),
+                   ("2*pi", 0, "highest_frequency_pair")],  # the lhs of pair 0's equation
 }
 
 CASES = [(item, ans, score, tag) for item, rows in TABLE.items() for ans, score, tag in rows]
