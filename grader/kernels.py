@@ -326,6 +326,10 @@ class SpeedCheck:
         if answer.error.startswith("CellTimeoutError"):
             return wrong("far_too_slow", "Timing your apply_rope ran past the time limit. "
                          + _TOO_SLOW)
+        if answer.error.startswith("NotImplementedError"):
+            return wrong("missing", "Not answered yet: your apply_rope still raises "
+                         "NotImplementedError, so there is nothing to time.",
+                         verdict=Verdict.MISSING)
         if answer.error:
             return wrong("exception", f"Timing your function failed: {answer.error}")
         if answer.wrong_output:
