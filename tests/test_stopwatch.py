@@ -112,13 +112,20 @@ def test_changing_the_input_in_place_fails(run) -> None:
 
 
 def test_failing_timing_reports_the_exception(run) -> None:
-    """Does an apply_rope that raises get the exception tag and its message?"""
+    """Does an apply_rope that raises get the exception tag and its message, and one that
+    still raises the release's NotImplementedError the missing tag?"""
     def raises(x, p, base=10000.0):
-        raise NotImplementedError("not implemented yet")
+        raise RuntimeError("broken on large inputs")
 
     _record, j = _time(run, raises)
     assert (j.fraction, j.tag) == (0.0, "exception")
-    assert "NotImplementedError: not implemented yet" in j.message
+    assert "RuntimeError: broken on large inputs" in j.message
+
+    def stub(x, p, base=10000.0):
+        raise NotImplementedError()
+
+    _record, j = _time(run, stub)
+    assert (j.fraction, j.tag, j.verdict.value) == (0.0, "missing", "missing")
 
 
 @pytest.mark.parametrize("forged", [np.asarray(0.0), np.asarray("fast"), np.zeros(3), None])
