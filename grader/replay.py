@@ -58,16 +58,27 @@ def frequency_args(item_id: str, probe: probes.Probe) -> tuple[int, float]:
     return d, DEFAULT_BASE if named is None else named
 
 
+MIN_TURN = 1e-3
+"""Frequencies whose fastest pair turns less than this (radians per position) rotate nothing
+that shows: built on them, a rotation is the identity (``x.copy()``), which proves no work."""
+
+
 def captured_frequencies(answer: Answer) -> dict[tuple[int, float], np.ndarray]:
     """What the student's ``rope_frequencies`` returned, keyed by ``(d, base)``, from its
-    probes that name the base (a default base is the student's own choice)."""
+    probes that name the base (a default base is the student's own choice); empty when any
+    of them is not finite or turns no pair (all 0, say): nothing is replayed on those."""
     if not isinstance(answer, CallsAnswer):
         return {}
     found = {}
     for probe, call in zip(probes.KERNEL_PROBES[UPSTREAM], answer.calls):
         d, named = _arguments(UPSTREAM, probe)
         if call.output is not None and named is not None:
-            found[(d, named)] = np.asarray(call.output, np.float64)
+            theta = np.asarray(call.output, np.float64)
+            with np.errstate(all="ignore"):
+                if not (theta.size and np.all(np.isfinite(theta))
+                        and np.max(np.abs(theta)) > MIN_TURN):
+                    return {}
+            found[(d, named)] = theta
     return found
 
 

@@ -153,3 +153,15 @@ def test_every_find_lambda_probe_has_two_captured_bases() -> None:
     for probe in probes.KERNEL_PROBES["find_lambda"]:
         d = probes.call_args(probe)[0][2]
         assert len({base for dd, base in named if dd == d}) >= 2, d
+
+
+def test_frequencies_that_turn_nothing_carry_nothing() -> None:
+    """rope_frequencies returning zeros makes every rotation the identity: an apply_rope that
+    copies x would be 'right for them', and carried (speed points too) for no work. Nothing
+    is replayed on frequencies under which no pair turns."""
+    zeros = lambda d, base=10000.0: np.zeros(d // 2)  # noqa: E731
+    copy = lambda x, positions, base=10000.0: np.array(x, copy=True)  # noqa: E731
+    got = _kernel_scores({"rope_frequencies": zeros, "apply_rope": copy,
+                          "apply_rope_half": copy})
+    assert got["apply_rope"][1] != "carried_over" and got["apply_rope"][0] < 4.0
+    assert got["apply_rope_half"][1] != "carried_over"
