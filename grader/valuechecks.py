@@ -72,6 +72,9 @@ class NumberCheck:
                              f"{', '.join(symbols)}: substitute values and evaluate it.")
             return invalid(answer, "numbers (floats)")
         if _close_all(got, expected, self.rel_tol):
+            if any(isinstance(a, (SympyAnswer, TextAnswer)) for a in items):
+                return correct("Correct. (Give it as a Python float, float(...), as the "
+                               "question asks: yours is a sympy number.)")
             return correct()
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):

@@ -207,6 +207,15 @@ def test_step_message_names_the_step_still_to_do() -> None:
     assert "cancel b**e" in j.message and "split" not in j.message
 
 
+def test_a_sympy_float_is_right_and_told_to_be_a_python_float() -> None:
+    """lam evaluated with .evalf() is a sympy Float: full marks, and the feedback says the
+    question asks for float(...) (the notebook's own check fails on it)."""
+    j = judge(REGISTRY["lam_4096_16384_d128"], capture_value(sp.Float(4.088994243197, 15)))
+    assert (j.fraction, j.tag) == (1, "ok") and "Python float" in j.message
+    j = judge(REGISTRY["lam_4096_16384_d128"], capture_value(4.088994243197))
+    assert (j.fraction, j.message) == (1, "Correct.")
+
+
 def test_swapped_sides_keep_full_marks_and_are_told_what_new_period_reads() -> None:
     """The same equation with its sides swapped earns full marks, and only matching_eq (whose
     visible test wants lam on the left, and whose lhs new_period reads) says so."""
