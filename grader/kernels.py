@@ -7,6 +7,7 @@ stand for known slips (the other layout, the sign of sin, a 1-based index, ...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,16 @@ def _found_on_swapped_law(out: np.ndarray, same: np.ndarray) -> bool:
         return bool(np.all((r >= lo * (1 - _SEARCH_RTOL)) & (r <= hi * (1 + _SEARCH_RTOL))))
 
 
+def _later(error: str) -> str:
+    """What to add when a function used a name not yet defined when the grader called it."""
+    found = re.match(r"NameError: name '(\w+)' is not defined", error)
+    if not found:
+        return ""
+    return (f". The grader calls each function right after its own cell, running the notebook "
+            f"from the top: {found.group(1)} must be defined in an earlier cell (one that runs "
+            "before this function is tested), not a later one.")
+
+
 def _reference_outputs(fn: Kernel, plan: tuple[probes.Probe, ...]) -> list[np.ndarray | None]:
     outs: list[np.ndarray | None] = []
     for probe in plan:
@@ -169,7 +180,7 @@ class KernelCheck:
         if ref is None:
             return None if call.error else ("wrong_values", "Expected a ValueError here.", 0.0)
         if call.error:
-            return ("exception", f"Your function raised {call.error}", 0.0)
+            return ("exception", f"Your function raised {call.error}{_later(call.error)}", 0.0)
         out = call.output
         if out is None and call.returned_type.startswith("ndarray["):
             kind = call.returned_type[len("ndarray["):-1]

@@ -220,6 +220,17 @@ def test_the_release_stub_is_not_answered() -> None:
     assert "still raises NotImplementedError" in j.message
 
 
+def test_a_name_defined_later_is_explained() -> None:
+    """ntk_scaled_base calling find_lambda, which the notebook defines further down: when the
+    grader calls it the name does not exist yet, and the feedback says why."""
+    space: dict = {}
+    exec("def ntk_scaled_base(base, m, m_l, d):\n    return base * find_lambda(m, m_l, d)",
+         space)
+    j = _judge("ntk_scaled_base", space["ntk_scaled_base"])
+    assert (j.fraction, j.tag) == (0.0, "exception")
+    assert "find_lambda must be defined in an earlier cell" in j.message
+
+
 def test_float32_angles_are_told_apart_from_a_small_real_slip() -> None:
     """A float64 base off by one part in a million is as close to the key at small positions
     as float32 angles are, but not near 16384: wrong values, not float32_angles."""
