@@ -304,7 +304,8 @@ def _box(shape: tuple[int, ...]) -> sidebyside._Box:
 
 
 def _charges(box: sidebyside._Box, rounds: int) -> tuple[float, float]:
-    """Median (clock, charged) seconds of ``rounds`` calls."""
+    """The median clock seconds of ``rounds`` calls, and their fastest charged seconds (the
+    grader's own measure: each side's fastest round, grader.payload.TimingAnswer.ratio)."""
     clock, charged = [], []
     for k in range(rounds):
         t0 = time.perf_counter()
@@ -312,7 +313,7 @@ def _charges(box: sidebyside._Box, rounds: int) -> tuple[float, float]:
         clock.append(time.perf_counter() - t0)
         assert "checksum" in reply, reply
         charged.append(seconds)
-    return float(np.median(clock)), float(np.median(charged))
+    return float(np.median(clock)), float(min(charged))
 
 
 @pytest.mark.skipif(sidebyside.procstat.schedstat(os.getpid()) is None,
