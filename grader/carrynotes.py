@@ -26,10 +26,9 @@ def names(ids: Sequence[str]) -> str:
     return " and ".join(REGISTRY[u].name for u in ids)
 
 
-
 def float_pi_once(answers: Mapping[str, tuple[P.Answer, Judgement]],
-                   decided: Mapping[str, Judgement], used: Mapping[str, Sequence[str]]
-                   ) -> dict[str, Judgement]:
+                  decided: Mapping[str, Judgement], used: Mapping[str, Sequence[str]]
+                  ) -> dict[str, Judgement]:
     """Answers whose only fault is a float pi that came from an upstream answer with one
     (period_i's ``2*np.pi``, in every step after it): right, the float charged once, where it
     entered (a float pi typed in again is part of the same slip); and an answer carried only
@@ -55,11 +54,11 @@ def float_pi_once(answers: Mapping[str, tuple[P.Answer, Judgement]],
 
 
 def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
-           decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
+          decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
     """The wrong answers not carried whose upstream answers are wrong too (and not carried
     either), with a note naming those to fix first: an error raised, or a value off, may
     come from them."""
-    noted: dict[str, Judgement] = {}
+    out: dict[str, Judgement] = {}
     for item_id, (_, judgement) in answers.items():
         if item_id in decided or judgement.fraction >= 1 or judgement.verdict in (
                 Verdict.MISSING, Verdict.INVALID, Verdict.TIMEOUT):
@@ -72,7 +71,7 @@ def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                    if u in decided and decided[u].tag == TAG]
         if ups:
             verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
-            noted[item_id] = dataclasses.replace(judgement, message=(
+            out[item_id] = dataclasses.replace(judgement, message=(
                 f"{judgement.message} This answer builds on your {names(ups)}, which {verb} "
                 f"not right yet: fix that first (see {its} feedback)."))
         elif carried:
@@ -80,11 +79,11 @@ def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
             why = (_kernel_why(answers[item_id][0]) if isinstance(
                 REGISTRY[item_id].check, KernelCheck) else "built on it, this step loses what "
                 "it is about (a lam without d, say, has derivative 0 in d)")
-            noted[item_id] = dataclasses.replace(judgement, message=(
+            out[item_id] = dataclasses.replace(judgement, message=(
                 f"{judgement.message} Your {names(carried)} {verb} carried from an earlier "
                 f"slip, but nothing is carried into this answer: {why}. Fix that slip (see "
                 f"the feedback on {names(carried)})."))
-    return noted
+    return out
 
 
 def _kernel_why(answer: P.Answer) -> str:

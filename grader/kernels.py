@@ -70,8 +70,8 @@ def matches(out: np.ndarray | None, ref: np.ndarray, rtol: float | None = None) 
     """Does ``out`` equal ``ref`` within the tolerance of its dtype (or ``rtol``, tighter)?"""
     if out is None or out.shape != ref.shape:
         return False
-    rtol, atol = (_tolerance(ref)[0] if rtol is None else min(rtol, _tolerance(ref)[0]),
-                  _tolerance(ref)[1])
+    own, atol = _tolerance(ref)
+    rtol = own if rtol is None else min(rtol, own)
     with np.errstate(all="ignore"):
         return bool(np.allclose(out.astype(np.float64), ref.astype(np.float64), rtol=rtol,
                                 atol=atol))
@@ -265,11 +265,12 @@ class KernelCheck:
                 probes.KERNEL_PROBES[item_id]):
             return False
         plan, calls, rebased = split_calls(item_id, answer)
+        refs = _reference_outputs(self.reference, plan)
         for mutant in self.mutants:
+            if mutant.slip.tag != tag:
+                continue
             outs = _reference_outputs(mutant.fn, plan)
-            if (mutant.slip.tag == tag and not all(o is None for o in outs)
-                    and _shows(calls, outs, _reference_outputs(self.reference, plan),
-                               mutant.within)
+            if (not all(o is None for o in outs) and _shows(calls, outs, refs, mutant.within)
                     and self.not_followed(rebased, mutant.fn) is None):
                 return True
         return False

@@ -28,10 +28,13 @@ def freqs(d, base=10000.0):
     return base ** (-2.0 * np.arange(d // 2) / d)
 
 
-def rope(x, positions, base=10000.0, layout="interleaved", sign=1.0, shift=0):
+def rope(x, positions, base=10000.0, layout="interleaved", sign=1.0, shift=0,
+         angles_in=np.float64):
+    """A plain rotation; ``angles_in=np.float32`` is Hugging Face's way: frequencies and
+    positions in float32, so the angles and their cos/sin are float32."""
     d = x.shape[-1]
-    theta = base ** (-2.0 * (np.arange(d // 2) + shift) / d)
-    ang = sign * np.asarray(positions, np.float64)[:, None] * theta
+    theta = (base ** (-2.0 * (np.arange(d // 2) + shift) / d)).astype(angles_in)
+    ang = sign * np.asarray(positions, np.float64).astype(angles_in)[:, None] * theta
     cos, sin = np.cos(ang), np.sin(ang)
     if layout == "interleaved":
         a, b = x[..., 0::2], x[..., 1::2]
@@ -88,22 +91,8 @@ def rope_complex_uncast(x, positions, base=10000.0):
     return (np.ascontiguousarray(x).view(ct) * table).view(x.dtype)
 
 
-def rope_float32_angles(x, positions, base=10000.0, layout="interleaved"):
-    """Hugging Face's way: inverse frequencies and positions in float32, so the angles and
-    their cos/sin are float32 (the rotation itself is right)."""
-    d = x.shape[-1]
-    inv_freq = (1.0 / base ** (np.arange(0, d, 2, dtype=np.int64).astype(np.float32) / d))
-    angles = np.asarray(positions, np.float32)[:, None] * inv_freq.astype(np.float32)
-    cos, sin = np.cos(angles), np.sin(angles)
-    a, b = (x[..., 0::2], x[..., 1::2]) if layout == "interleaved" else (
-        x[..., : d // 2], x[..., d // 2:])
-    out = np.empty_like(x)
-    ra, rb = a * cos - b * sin, a * sin + b * cos
-    if layout == "interleaved":
-        out[..., 0::2], out[..., 1::2] = ra, rb
-    else:
-        out[..., : d // 2], out[..., d // 2:] = ra, rb
-    return out
+def rope_float32_angles(x, positions, base=10000.0):
+    return rope(x, positions, base, angles_in=np.float32)
 
 
 def wavelengths(d, base=10000.0):
@@ -186,7 +175,8 @@ KERNEL_CASES = [
         rope(q[None], [p], base)[0] @ rope(k[None], [r], base)[0]), 1.0, "ok"),
     # float32 angles: half, named; the values are off by float32 rounding, not by a slip
     ("apply_rope", rope_float32_angles, 0.5, "float32_angles"),
-    ("apply_rope_half", lambda x, p, base=10000.0: rope_float32_angles(x, p, base, "half"),
+    ("apply_rope_half", lambda x, p, base=10000.0: rope(x, p, base, "half",
+                                                        angles_in=np.float32),
      0.5, "float32_angles"),
     # find_lambda must agree to 1e-10, as the notebook says; its bracket must grow
     ("find_lambda", _bisect, 1.0, "ok"),
