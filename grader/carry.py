@@ -185,9 +185,9 @@ def _carried(item: Item, credit: float, used: Sequence[str], roots: Sequence[str
                          f"fix {names(roots)} too; see {its} feedback.)",
                          detail=f"{judged.detail}; {detail}" if judged.detail else detail)
     return Judgement(credit, Verdict.CORRECT if credit >= 1 else Verdict.PARTIAL, TAG,
-                     f"Worked correctly from {start}, which {verb} not right: "
-                     f"fix {names(roots)} (see {its} feedback) and run the notebook again; this "
-                     "answer should follow.", detail=detail)
+                     f"Worked correctly from {start}, which {verb} not right: " + (
+                         item.carried_note or f"fix {names(roots)} (see {its} feedback) and "
+                         "run the notebook again; this answer should follow."), detail=detail)
 
 
 def _past_refusal(item_id: str, wrong: Sequence[str],

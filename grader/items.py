@@ -67,6 +67,10 @@ class Item:
     carry_only_carried: bool = False
     """carry only from wrong upstream answers that were themselves carried: the slip happened
     before them (lam_solution: a lam typed into step_cancel_b earns nothing)"""
+    carried_note: str = ""
+    """what the feedback says after "Worked correctly from your X, which is not right:" when
+    this answer is carried, for one typed in rather than computed from its upstream (the
+    default: fix X and this answer will follow)"""
     carry_not_past_refusal: bool = False
     """carry from a wrong upstream answer unless it rests on a wrong answer that was not
     carried (colleague_claim: the zero errors that lam = m/m_l gives decide nothing, while
@@ -216,7 +220,11 @@ _DERIVE = (
         follows="period_i", carry=lambda period: _scaled(period) / period),
     Item("i_star", "derive_lambda", "i_star", 1, ExprCheck(
         D.I_STAR, ("d",), "Which pair has the longest period, counting from 0?",
-        C.I_STAR_CATALOGUE), "matched pair index"),
+        C.I_STAR_CATALOGUE), "matched pair index",
+        # a theta counted from 1 moves the last pair to d/2: the same slip, charged once
+        follows="theta_i", carry=ST.last_pair_of, carried_note="your i_star is the last pair "
+        "when pairs are counted from 1, as your theta_i counts them. Fix theta_i (see its "
+        "feedback), then count i_star from 0 too."),
     Item("highest_freq_solutions", "derive_lambda", "highest_freq_solutions", 1, SolutionsCheck(
         (), "Solve the i = 0 equation for lam with sympy.solve and keep the list it returns; "
         "look at theta_0."), "i = 0 has no solution",

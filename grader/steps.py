@@ -139,3 +139,29 @@ def solved_at_pair_0(period: sp.Basic, stretch: sp.Basic) -> list[sp.Expr] | Non
         return list(sp.solve(eq, D.lam))
     except (NotImplementedError, TypeError, ValueError):
         return None
+
+
+def last_pair_of(theta: sp.Basic) -> sp.Expr | None:
+    """The last pair's index in the student's own counting, when their ``theta_i`` is the
+    key's with the index shifted by a whole number ``s`` (``s = 1``: the book's 1-based
+    ``b**(-2(k-1)/d)`` with i put in for k, pairs 1 .. d/2): ``d/2 - 1 + s``. None for any
+    other theta (a slip in the exponent does not change which pair comes last)."""
+    if not isinstance(theta, sp.Expr) or D.i not in theta.free_symbols:
+        return None
+    try:
+        exponent = sp.expand(sp.expand_log(sp.log(theta), force=True) / sp.log(D.b))
+        shift = sp.nsimplify(sp.simplify(exponent.subs(D.i, 0) * D.d / 2))
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    if not shift.is_Integer or shift == 0 or not _same_theta(theta, D.theta(D.i - shift)):
+        return None
+    return D.d / 2 - 1 + shift
+
+
+def _same_theta(a: sp.Expr, b: sp.Expr) -> bool:
+    """Do ``a`` and ``b`` agree at a few (b, i, d)?"""
+    points = ({D.b: 10000, D.i: 3, D.d: 128}, {D.b: 7, D.i: 1, D.d: 10})
+    try:
+        return all(abs(complex(sp.N((a - b).subs(p), 20))) < 1e-12 for p in points)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False

@@ -54,6 +54,26 @@ def test_the_derivation_done_right_from_a_one_based_theta_is_carried() -> None:
         "pi_stretch", "i_star") else "ok") for k in got}
 
 
+def test_a_one_based_count_is_charged_once_at_theta() -> None:
+    """theta_i counted from 1 (the book's formula with i put in for k) puts the last pair at
+    d/2 in the student's own counting: i_star = d/2 beside it is the same slip, charged once
+    (at theta_i), and the derivation from there is the key's. Beside a right theta, or a
+    theta slipped in another way (missing factor 2), d/2 is still off by one; a one-based
+    theta with the key's i_star = d/2 - 1 keeps that point too."""
+    b = sp.Symbol("b", positive=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    got = _scores(_derivation_from(b ** (-2 * (i - 1) / d), i_star=d / 2))
+    assert got.pop("theta_i") == (0.0, "one_based_index")
+    assert got.pop("i_star") == (1.0, "carried_over")
+    assert {k: v[0] for k, v in got.items()} == {k: float(REGISTRY[k].points) for k in got}
+    assert _scores({"theta_i": b ** (-2 * (i - 1) / d), "i_star": d / 2 - 1})["i_star"] == (
+        1.0, "ok")
+    for theta, tag in ((b ** (-2 * i / d), "ok"), (b ** (-i / d), "missing_factor_2")):
+        got = _scores({"theta_i": theta, "i_star": d / 2})
+        assert got == {"theta_i": (float(tag == "ok"), tag),
+                       "i_star": (0.0, "off_by_one_index")}, theta
+
+
 def test_the_model_derivation_is_plain_ok_and_an_index_slip_is_charged_once() -> None:
     """From the right theta every step is simply right. From i* = d/2 (one past the last
     pair) every step done right is carried, although d drops out on the way (the exponent

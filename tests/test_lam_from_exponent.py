@@ -40,12 +40,14 @@ def _derivation(theta_i: sp.Expr, i_star: sp.Expr, exponent: sp.Expr, lam_soluti
 def test_one_based_theta_with_the_zero_based_exponent_rule_is_charged_at_its_slips() -> None:
     """theta_i one-based and i_star = d/2 (the right pair in that count) give the key's
     equations; exponent = 2*i_star/d = 1 is carried from i_star, and lam = m/m_l with the
-    worked numbers from that exponent. Charged: theta_i and i_star, once each."""
+    worked numbers from that exponent. i_star = d/2 is the last pair in the student's own
+    count (carried from theta_i), so the one slip is charged once, at theta_i, as i_star =
+    d/2 beside a right theta is charged once at i_star."""
     got = scores(_derivation(b ** (-2 * (i - 1) / d), d / 2, sp.Integer(1)))
     charged = {k: v for k, v in got.items() if v[1] != "ok"}
     assert charged == {
         "theta_i": (0.0, "one_based_index"), "period_i": (1.0, "carried_over"),
-        "i_star": (0.0, "off_by_one_index"), "exponent": (1.0, "carried_over"),
+        "i_star": (1.0, "carried_over"), "exponent": (1.0, "carried_over"),
         "lam_solution": (3.0, "carried_over"), "lam_4096_16384_d128": (1.0, "carried_over"),
         "new_base_10000": (1.0, "carried_over")}
 
