@@ -45,21 +45,28 @@ def capture_value(value: Any, depth: int = 0) -> P.Answer:
     """Encode a plain answer; exact type checks, so subclasses cannot pose as numbers."""
     t = type(value)
     if t is bool or t is np.bool_:
-        return P.BoolAnswer(bool(value))
+        return P.BoolAnswer(bool(value), _type_label(t))
     if t in (int, float) or _numpy_number(value):
-        return P.NumberAnswer(float(value))
+        return P.NumberAnswer(float(value), _type_label(t))
     if t is str:
         return P.TextAnswer(value[: P.MAX_TEXT])
     if t in (list, tuple) and depth < 2:
-        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value[:_MAX_ITEMS]))
+        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value[:_MAX_ITEMS]),
+                                t.__name__)
     if t is np.ndarray and value.ndim == 1 and value.size <= _MAX_ITEMS and depth < 2:
-        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value.tolist()))
+        return P.SequenceAnswer(tuple(capture_value(v, depth + 1) for v in value),
+                                "numpy.ndarray")
     if t.__module__.startswith("sympy"):
         import sympy  # imported lazily: only answers that are sympy objects need it
 
         text = sympy.srepr(value)
         return P.SympyAnswer(text[: P.MAX_TEXT], t.__name__)
     return P.UnsupportedAnswer(t.__name__, "not a sympy expression, number, string or list")
+
+
+def _type_label(t: type) -> str:
+    """A class name for messages, numpy's prefixed (``numpy.bool``: numpy 2 names it bool)."""
+    return f"numpy.{t.__name__}" if t.__module__ == "numpy" else t.__name__
 
 
 _MAX_INDEX = 1 << 16

@@ -47,6 +47,8 @@ class NumberAnswer:
 
     value: float
     """the number as a Python float"""
+    type_name: str = ""
+    """its class name in the kernel (``float``, ``float32``, ``int``, ...), for messages"""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class BoolAnswer:
 
     value: bool
     """the decision"""
+    type_name: str = ""
+    """its class name in the kernel (``bool`` or numpy's ``bool``/``bool_``), for messages"""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class SequenceAnswer:
 
     items: tuple[Answer, ...]
     """the elements, each captured on its own"""
+    type_name: str = ""
+    """the container's class name in the kernel (``list``, ``tuple``, ``ndarray``)"""
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,8 @@ def decode_array(text: str) -> np.ndarray:
 def to_json(answer: Answer) -> dict[str, Any]:
     """Encode an answer as JSON-able data."""
     if isinstance(answer, SequenceAnswer):
-        return {"kind": "sequence", "items": [to_json(a) for a in answer.items]}
+        return {"kind": "sequence", "items": [to_json(a) for a in answer.items],
+                "type_name": answer.type_name}
     if isinstance(answer, CallsAnswer):
         return {"kind": "calls", "calls": [
             {"output": None if c.output is None else encode_array(c.output), "error": c.error,
@@ -175,7 +182,8 @@ def to_json(answer: Answer) -> dict[str, Any]:
                 "side_by_side": answer.side_by_side, "seed": answer.seed,
                 "rounds": [[offset, _num_out(value)] for offset, value in answer.rounds]}
     if isinstance(answer, NumberAnswer):
-        return {"kind": "number", "value": _num_out(answer.value)}
+        return {"kind": "number", "value": _num_out(answer.value),
+                "type_name": answer.type_name}
     kinds = {SympyAnswer: "sympy", TextAnswer: "text", NumberAnswer: "number",
              BoolAnswer: "bool", UnsupportedAnswer: "unsupported"}
     return {"kind": kinds[type(answer)], **answer.__dict__}
@@ -196,11 +204,12 @@ def from_json(data: Any) -> Answer:
         if kind == "text":
             return TextAnswer(_str(data["text"]))
         if kind == "number":
-            return NumberAnswer(_num_in(data["value"]))
+            return NumberAnswer(_num_in(data["value"]), _str(data.get("type_name", "")))
         if kind == "bool":
-            return BoolAnswer(_typed(data["value"], (bool,)))
+            return BoolAnswer(_typed(data["value"], (bool,)), _str(data.get("type_name", "")))
         if kind == "sequence":
-            return SequenceAnswer(tuple(from_json(x) for x in _typed(data["items"], (list,))))
+            return SequenceAnswer(tuple(from_json(x) for x in _typed(data["items"], (list,))),
+                                  _str(data.get("type_name", "")))
         if kind == "calls":
             return CallsAnswer(tuple(_call(c) for c in _typed(data["calls"], (list,))))
         if kind == "timing":

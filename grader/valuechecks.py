@@ -72,16 +72,14 @@ class NumberCheck:
                              f"{', '.join(symbols)}: substitute values and evaluate it.")
             return invalid(answer, "numbers (floats)")
         if _close_all(got, expected, self.rel_tol):
-            if any(isinstance(a, (SympyAnswer, TextAnswer)) for a in items):
-                return correct("Correct. (Give it as a Python float, float(...), as the "
-                               "question asks: yours is a sympy number.)")
-            return correct()
+            return correct("Correct." + _float_note(answer))
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
         digits = ROUNDED_DIGITS
         if self._rounded(got, expected, digits):
-            return correct("Correct (rounded; the digits you kept are right).",
+            return correct("Correct (rounded; the digits you kept are right)." +
+                           _float_note(answer),
                            detail=f"got {got}, rounded from {expected}")
         # two digits at least: one is too easily hit (2.0 from lam = m/m_l is 2.045 "rounded")
         if self._rounded(got, expected, 2):
@@ -97,6 +95,30 @@ class NumberCheck:
         return all(g is not None and (_close_all([g], (e,), self.rel_tol)
                                       or _rounded_from(g, e, fewest))
                    for g, e in zip(got, expected))
+
+
+_FLOATS = ("", "float", "numpy.float64")  # "": captured before types were kept
+_LISTS = ("", "list", "tuple")
+
+
+def _float_note(answer: Answer) -> str:
+    """What to change when a right value is not of the type the question asks for (Python
+    floats, in a list for several), which the notebook's own checks test; "" when it is.
+    numpy's float64 is a float; a float32, an int, a sympy number or an array is not."""
+    items = answer.items if isinstance(answer, SequenceAnswer) else (answer,)
+    if any(isinstance(a, (SympyAnswer, TextAnswer)) for a in items):
+        return (" (Give it as a Python float, float(...), as the question asks: yours is a "
+                "sympy number.)")
+    if isinstance(answer, SequenceAnswer) and answer.type_name not in _LISTS:
+        return (f" (The question asks for a list of Python floats: yours is a "
+                f"{answer.type_name}; .tolist() turns an array into one.)")
+    odd = sorted({a.type_name for a in items
+                  if isinstance(a, NumberAnswer) and a.type_name not in _FLOATS})
+    if odd:
+        return (f" (Give {'each value' if len(items) > 1 else 'it'} as a Python float, "
+                f"float(...), as the question asks: yours {'has' if len(items) > 1 else 'is'} "
+                f"{' and '.join(odd)}.)")
+    return ""
 
 
 def _freesymbol_names(items: tuple[Answer, ...]) -> list[str]:
@@ -161,6 +183,9 @@ class ChoiceCheck:
                 return invalid(answer, "one of the letters as a string, e.g. 'a'")
             got = answer.text.strip().lower().strip("()'\". ")
         if got == self.answer:
+            if isinstance(answer, BoolAnswer) and answer.type_name not in ("", "bool"):
+                return correct(f"Correct. (Answer with a Python bool, as the question asks: "
+                               f"yours is a {answer.type_name}; bool(...) converts it.)")
             return correct()
         if got in self.wrong_choices:
             return self.wrong_choices[got].judgement()

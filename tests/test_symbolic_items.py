@@ -6,10 +6,13 @@ object captured as ``srepr`` in a "kernel", judged by ``grader.scoring.judge``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import sympy as sp
 
+from grader import payload
 from grader.capture import capture_value
 from grader.items import REGISTRY
 from grader.payload import BoolAnswer, NumberAnswer, SequenceAnswer, TextAnswer
@@ -214,6 +217,32 @@ def test_a_sympy_float_is_right_and_told_to_be_a_python_float() -> None:
     assert (j.fraction, j.tag) == (1, "ok") and "Python float" in j.message
     j = judge(REGISTRY["lam_4096_16384_d128"], capture_value(4.088994243197))
     assert (j.fraction, j.message) == (1, "Correct.")
+
+
+@pytest.mark.parametrize(("item", "value", "note"), [
+    ("lam_4096_16384_d128", np.float32(4.088994243197), "yours is numpy.float32.)"),
+    ("lam_double_limit", 2, "yours is int.)"),
+    ("lam_double_values", np.array([2.0452, 2.0221]),
+     "yours is a numpy.ndarray; .tolist() turns an array into one.)"),
+    ("rel_error_values", [np.float32(v) for v in (0.011063084, 0.022248561, 0.033557783,
+                                                  0.056552956)],
+     "yours has numpy.float32.)"),
+    ("colleague_claim", np.bool_(False), "yours is a numpy.bool; bool(...) converts it.)"),
+])
+def test_a_right_value_of_another_type_is_told_the_type_the_question_asks_for(
+        item, value, note) -> None:
+    """A right value whose type the notebook's own check refuses (a numpy float32, an int,
+    an array for a list, numpy's bool) keeps full marks, and the feedback names the type to
+    give, through the capture's JSON as grading reads it. numpy's float64 is a Python float
+    and a tuple is a list here: nothing to say."""
+    answer = payload.from_json(json.loads(json.dumps(payload.to_json(capture_value(value)))))
+    j = judge(REGISTRY[item], answer)
+    assert (j.fraction, j.tag) == (1, "ok") and j.message.endswith(note), j.message
+    for plain in (np.float64(4.088994243197), (2.0452, 2.0221)):
+        item = "lam_double_values" if isinstance(plain, tuple) else "lam_4096_16384_d128"
+        j = judge(REGISTRY[item], capture_value(plain))
+        assert j.message.startswith("Correct") and "(" not in j.message.replace(
+            "(rounded; the digits you kept are right)", ""), j.message
 
 
 def test_swapped_sides_keep_full_marks_and_are_told_what_new_period_reads() -> None:
