@@ -306,7 +306,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
                 if degenerate:
                     weak[item.id] = degenerate
     decided = _decide(answers, used, judged, credit, weak)
-    decided = {**notes.noted(answers, decided), **decided}
+    decided = {**notes.noted(answers, decided), **notes.slips_here(answers, decided),
+               **decided}
     return {**decided, **notes.float_pi_once(answers, decided, used)}
 
 

@@ -86,6 +86,53 @@ def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
     return out
 
 
+_GENERIC = {"NumberCheck": "wrong_value", "ExprCheck": "wrong_expression"}
+"""The tag of a wrong answer no catalogue explains, per kind of check that evaluates or
+substitutes into an upstream answer."""
+
+
+def slips_here(answers: Mapping[str, tuple[P.Answer, Judgement]],
+               decided: Mapping[str, Judgement]) -> dict[str, Judgement]:
+    """Wrong answers matched to a slip of their upstream answer while that answer is right.
+    An item whose catalogue is only its upstream's slips carried into its value (the worked
+    numbers and lam_double, from lam_solution's) cannot show the slip's story (a wrong pair
+    matched, PI's factor) when the student's own upstream has none of it: the match is a
+    coincidence of this step (lam_solution at d = 64 is the value a second-to-last pair gives
+    at d = 128; m_l put in for m gives the matched-frequency lam). The feedback says the slip
+    is in this step, with the item's hint; the tag is the check's generic one, so the class
+    report does not count a slip no one made. Items that build something of their own (an
+    equation that picks the pair, the exponent, lam solved from an equation) and kernels keep
+    theirs: the slip can be theirs."""
+    out: dict[str, Judgement] = {}
+    for item_id, (_, judgement) in answers.items():
+        item = REGISTRY[item_id]
+        generic = _GENERIC.get(type(item.check).__name__)
+        if generic is None or item_id in decided or judgement.fraction >= 1:
+            continue
+        ups = [u for u in item.upstreams if u in answers]
+        if not ups or not all(decided.get(u, answers[u][1]).tag == "ok" for u in ups):
+            continue
+        if not all(type(REGISTRY[u].check).__name__ in _GENERIC for u in ups):
+            continue  # solved from an equation (lam_solution): the belief can be its own
+        inherited = set().union(*(_catalogue_tags(REGISTRY[u].check) for u in ups))
+        own = _catalogue_tags(item.check)
+        if judgement.tag in own and own <= inherited:
+            verb = "is" if len(ups) == 1 else "are"
+            out[item_id] = dataclasses.replace(
+                judgement, tag=generic, message=f"Your {names(ups)} {verb} right, so the slip "
+                f"is in this step, not before it: {item.check.hint}",
+                detail=f"value of the {judgement.tag} slip, with {', '.join(ups)} right"
+                + (f"; {judgement.detail}" if judgement.detail else ""))
+    return out
+
+
+def _catalogue_tags(check: object) -> set[str]:
+    """The tags of the slips a check's catalogue recognises."""
+    entries = [*getattr(check, "catalogue", ()), *getattr(check, "lam_catalogue", ()),
+               getattr(check, "no_lambda", None)]
+    return {(e[0] if isinstance(e, tuple) else e).tag for e in entries if e is not None}
+
+
 def _kernel_why(answer: P.Answer) -> str:
     """Why a kernel beside a carried upstream kernel is not carried."""
     calls = answer.calls if isinstance(answer, P.CallsAnswer) else ()

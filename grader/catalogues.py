@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from grader.symbolic import Misconception
-from solutions.derivation import SYMBOLS
+from solutions.derivation import LAM, SYMBOLS
 
 b, d, m, m_l, lam, i = (SYMBOLS[k] for k in ("b", "d", "m", "m_l", "lam", "i"))
 r = m / m_l
@@ -139,4 +139,21 @@ PERIOD_CATALOGUE: tuple[Misconception, ...] = (
                   "by the frequency.", b ** (2 * i / d)),
     Misconception("frequency_not_period", "That is 2*pi times the frequency. The period is "
                   "2*pi DIVIDED by the frequency.", 2 * sp.pi * b ** (-2 * i / d)),
+)
+
+REL_ERROR_CATALOGUE: tuple[Misconception, ...] = (
+    Misconception("ratio_not_error", "That is the ratio lam/(m/m_l); the relative error "
+                  "subtracts 1.", r ** (2 / (d - 2))),
+    Misconception("relative_to_lam", "Measure the error relative to the colleague's m/m_l, not "
+                  "to lam.", 1 - r ** (-2 / (d - 2))),
+    Misconception("absolute_error", "That is the absolute error; divide by m/m_l.", LAM - r),
+)
+
+DLAM_DD_CATALOGUE: tuple[Misconception, ...] = (
+    Misconception("wrong_variable", "That is the derivative with respect to m; differentiate "
+                  "with respect to d.", sp.diff(LAM, m)),
+    Misconception("zero_derivative", "Your derivative is 0, but lambda depends on d. If your "
+                  "lam_solution has d in it, differentiate with respect to the notebook's own "
+                  "symbol d: the string 'd', or a new sp.Symbol('d') without its assumptions, "
+                  "is another variable to sympy.", sp.Integer(0)),
 )

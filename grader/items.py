@@ -304,33 +304,30 @@ _DERIVE = (
         "Evaluate lam_double at d = 64 and d = 128, in that order.", ()), "doubling: values",
         follows="lam_double", carry=_double_values),
     Item("lam_double_limit", "derive_lambda", "lam_double_limit", 1, NumberCheck(
-        lambda p: (2.0,), 1e-9, "Use sympy.limit(lam_double, d, sympy.oo).", ()),
+        lambda p: (2.0,), 1e-9, "Use sympy.limit(lam_double, d, sympy.oo).", (),
+        python_float=False),
         "doubling: limit",
         follows="lam_double", carry=_limit_values),
     Item("rel_error", "derive_lambda", "rel_error", 1, ExprCheck(
         D.RELATIVE_ERROR, ("m", "m_l", "d"), "The relative error of the approximation is "
-        "(exact - approximate)/approximate... which one is the colleague's value?", (
-            Misconception("ratio_not_error", "That is the ratio lam/(m/m_l); the relative "
-                          "error subtracts 1.", _ratio ** (2 / (_d - 2))),
-            Misconception("relative_to_lam", "Measure the error relative to the colleague's "
-                          "m/m_l, not to lam.", 1 - _ratio ** (-2 / (_d - 2))),
-            Misconception("absolute_error", "That is the absolute error; divide by m/m_l.",
-                          D.LAM - _ratio),
-        )), "relative error",
+        "(exact - approximate)/approximate... which one is the colleague's value?",
+        C.REL_ERROR_CATALOGUE), "relative error",
         follows=("lam_solution", "pi_stretch"),
         carry=lambda lam, stretch: (lam - stretch) / stretch),
     Item("rel_error_values", "derive_lambda", "rel_error_values", 1, NumberCheck(
         _rel_error_values(D.RELATIVE_ERROR),
-        1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.", ()),
+        1e-4, "Evaluate rel_error at d = 128 for m/m_l = 2, 4, 8, 32, in that order.",
+        ((Misconception("percent", "Those are percentages: give each relative error as a "
+                        "fraction (5% is 0.05), as rel_error is."),
+          _rel_error_values(100 * D.RELATIVE_ERROR)),)),
         "relative error values",
         follows="rel_error", carry=_rel_error_values),
     Item("colleague_claim", "derive_lambda", "colleague_claim", 1, ChoiceCheck(
         False, "Compare each relative error you computed with 5%.", ), "approximation verdict",
         follows="rel_error_values", carry=_claim_holds, carry_not_past_refusal=True),
     Item("dlam_dd", "derive_lambda", "dlam_dd", 1, ExprCheck(
-        D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.", (
-            Misconception("wrong_variable", "That is the derivative with respect to m; "
-                          "differentiate with respect to d.", sp.diff(D.LAM, _m)),)),
+        D.DLAM_DD, ("m", "m_l", "d"), "Differentiate lam_solution with respect to d.",
+        C.DLAM_DD_CATALOGUE),
         "d lambda / d d",
         follows="lam_solution", carry=lambda lam: sp.diff(lam, _d)),
     Item("lam_limit", "derive_lambda", "lam_limit", 1, ExprCheck(

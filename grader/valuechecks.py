@@ -20,6 +20,7 @@ from grader.payload import (
     SequenceAnswer,
     SympyAnswer,
     TextAnswer,
+    UnsupportedAnswer,
 )
 from grader.results import Judgement, correct, wrong
 from grader.symbolic import Misconception, Params, invalid, symbol_names, to_sympy
@@ -51,6 +52,9 @@ class NumberCheck:
     """feedback for an unrecognised wrong value"""
     catalogue: tuple[tuple[Misconception, Callable[[Params], tuple[float, ...]]], ...] = ()
     """misconceptions with the values they would produce"""
+    python_float: bool = True
+    """the question asks for Python floats (its visible check tests the type): a right value
+    of another type is told so; False where a sympy number is what it asks for (a limit)"""
 
     def warm(self, item_id: str, params: Params) -> None:
         """Nothing to precompute."""
@@ -72,14 +76,14 @@ class NumberCheck:
                              f"{', '.join(symbols)}: substitute values and evaluate it.")
             return invalid(answer, "numbers (floats)")
         if _close_all(got, expected, self.rel_tol):
-            return correct("Correct." + _float_note(answer))
+            return correct("Correct." + self._type_note(answer))
         for m, values in self.catalogue:
             if _close_all(got, values(params), self.rel_tol):
                 return m.judgement(detail=f"got {got}")
         digits = ROUNDED_DIGITS
         if self._rounded(got, expected, digits):
             return correct("Correct (rounded; the digits you kept are right)." +
-                           _float_note(answer),
+                           self._type_note(answer),
                            detail=f"got {got}, rounded from {expected}")
         # two digits at least: one is too easily hit (2.0 from lam = m/m_l is 2.045 "rounded")
         if self._rounded(got, expected, 2):
@@ -87,6 +91,9 @@ class NumberCheck:
                          f"at least {digits} significant digits (give the value as computed, "
                          "not rounded).", detail=f"got {got}, rounded from {expected}")
         return wrong("wrong_value", self.hint, detail=f"got {got}, expected {expected}")
+
+    def _type_note(self, answer: Answer) -> str:
+        return _float_note(answer) if self.python_float else ""
 
     def _rounded(self, got: list[float | None], expected: tuple[float, ...], fewest: int
                  ) -> bool:
@@ -208,6 +215,11 @@ class SolutionsCheck:
         """Judge one answer."""
         if not isinstance(answer, (SympyAnswer, SequenceAnswer)):
             return invalid(answer, "the list returned by sympy.solve")
+        if isinstance(answer, SequenceAnswer) and any(
+                isinstance(a, UnsupportedAnswer) and a.type_name == "dict" for a in answer.items):
+            return wrong("solved_for_every_symbol", "That is a list of dicts: sympy.solve "
+                         "given no unknown solves for all the symbols it can. Name the unknown, "
+                         "sympy.solve(equation, lam), and keep the list it returns.")
         try:
             if isinstance(answer, SympyAnswer):
                 got = to_sympy(answer)

@@ -91,7 +91,7 @@ def test_no_credit_is_carried_from_a_slip_that_removes_the_work() -> None:
     got = _scores({"lam_solution": m / m_l, "dlam_dd": sp.Integer(0),
                    "rel_error": sp.Integer(0)})
     assert got["lam_solution"][0] == 0.0
-    assert got["dlam_dd"] == (0.0, "wrong_expression")
+    assert got["dlam_dd"] == (0.0, "zero_derivative")
     assert got["rel_error"] == (0.0, "wrong_expression")
 
 
@@ -101,7 +101,7 @@ def test_a_symbol_written_in_but_without_effect_carries_nothing() -> None:
     disguised = m / m_l * (sp.sin(d) ** 2 + sp.cos(d) ** 2)
     got = _scores({"lam_solution": disguised, "dlam_dd": sp.Integer(0),
                    "rel_error": sp.Integer(0)})
-    assert got == {"lam_solution": (0.0, "pi_factor"), "dlam_dd": (0.0, "wrong_expression"),
+    assert got == {"lam_solution": (0.0, "pi_factor"), "dlam_dd": (0.0, "zero_derivative"),
                    "rel_error": (0.0, "wrong_expression")}
 
 

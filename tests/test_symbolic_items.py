@@ -221,7 +221,7 @@ def test_a_sympy_float_is_right_and_told_to_be_a_python_float() -> None:
 
 @pytest.mark.parametrize(("item", "value", "note"), [
     ("lam_4096_16384_d128", np.float32(4.088994243197), "yours is numpy.float32.)"),
-    ("lam_double_limit", 2, "yours is int.)"),
+    ("new_base_10000", 40890, "yours is int.)"),
     ("lam_double_values", np.array([2.0452, 2.0221]),
      "yours is a numpy.ndarray; .tolist() turns an array into one.)"),
     ("rel_error_values", [np.float32(v) for v in (0.011063084, 0.022248561, 0.033557783,
@@ -238,11 +238,13 @@ def test_a_right_value_of_another_type_is_told_the_type_the_question_asks_for(
     answer = payload.from_json(json.loads(json.dumps(payload.to_json(capture_value(value)))))
     j = judge(REGISTRY[item], answer)
     assert (j.fraction, j.tag) == (1, "ok") and j.message.endswith(note), j.message
-    for plain in (np.float64(4.088994243197), (2.0452, 2.0221)):
-        item = "lam_double_values" if isinstance(plain, tuple) else "lam_4096_16384_d128"
+    for item, plain in (("lam_4096_16384_d128", np.float64(4.088994243197)),
+                        ("lam_double_values", (2.0452, 2.0221)),
+                        ("lam_double_limit", sp.limit(2 ** (d / (d - 2)), d, sp.oo)),
+                        ("lam_double_limit", 2)):  # a limit: sympy's number is what it asks
         j = judge(REGISTRY[item], capture_value(plain))
         assert j.message.startswith("Correct") and "(" not in j.message.replace(
-            "(rounded; the digits you kept are right)", ""), j.message
+            "(rounded; the digits you kept are right)", ""), (item, j.message)
 
 
 def test_swapped_sides_keep_full_marks_and_are_told_what_new_period_reads() -> None:
