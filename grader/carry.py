@@ -34,9 +34,9 @@ from typing import Any
 
 import sympy as sp
 
+from grader import anglereplay, replay
 from grader import carrynotes as notes
 from grader import payload as P
-from grader import replay
 from grader.carrynotes import FORM_ONLY as _FORM_ONLY
 from grader.carrynotes import TAG
 from grader.equivalence import drop_unused, rationalise
@@ -281,7 +281,8 @@ def follow_through(answers: Mapping[str, tuple[P.Answer, Judgement]],
         if isinstance(item.check, KernelCheck):  # judged by the slip its output shows
             shown = [u for u in wrong if _same_slip(item, answer, answers[u][1])
                      or _same_fault(judgement, answers[u][1])
-                     or replay.follows_own_frequencies(item_id, answer, u, answers)]
+                     or replay.follows_own_frequencies(item_id, answer, u, answers)
+                     or anglereplay.follows_own_angles(item_id, answer, u, answers)]
             if shown:
                 used[item.id] = shown
                 judged[item.id] = correct("")

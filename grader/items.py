@@ -352,11 +352,12 @@ _NUMERIC = (
     Item("apply_rope", "numeric_rope", "apply_rope", 4, KernelCheck(
         lambda x, positions, base=10000.0: R.apply_rope(x, positions, base),
         "Rotate each pair (x[2i], x[2i+1]) by positions*theta_i.",
-        M.rotation_mutants("interleaved")), "interleaved RoPE", follows="rope_frequencies"),
+        M.rotation_mutants("interleaved")), "interleaved RoPE",
+        follows=("rope_frequencies", "rope_angles")),
     Item("apply_rope_half", "numeric_rope", "apply_rope_half", 3, KernelCheck(
         lambda x, positions, base=10000.0: R.apply_rope(x, positions, base, layout="half"),
         "Rotate each pair (x[i], x[i + d/2]) by positions*theta_i.", M.rotation_mutants("half")),
-        "half-split RoPE", follows="rope_frequencies"),
+        "half-split RoPE", follows=("rope_frequencies", "rope_angles")),
     Item("interleaved_to_half", "numeric_rope", "interleaved_to_half", 1, KernelCheck(
         V.interleaved_to_half, "In the half layout pair i sits at positions i and i + d/2; "
         "check which interleaved coordinates belong there, in that order.",

@@ -114,7 +114,40 @@ def _rotation_probes() -> tuple[Probe, ...]:
               note="another x of the same shape at positions 0..4 (a cached result?)"),
         Probe((Arr((2, 6, 16), seed=8), PositionList((0.0, 1.0, 3.0, 7.0, 8.5, 20.0))),
               note="positions 0, 1, 3, 7, 8.5, 20: not evenly spaced"),
+        # the first probe's x and positions, another base: a table cached under the
+        # positions and d alone (not the base) is stale here
+        Probe((Arr((5, 8), seed=1), Positions(5)), {"base": 500.0},
+              note="positions 0..4 again, base 500 (a table cached without its base?)"),
     )
+
+
+def angles_needed(item_id: str, probe: Probe) -> list[Probe]:
+    """The ``rope_angles`` calls, base named, whose angles a call of ``item_id`` on
+    ``probe`` rotates by (:mod:`grader.anglereplay` replays rotations on them)."""
+    base = {"base": float(probe.kwargs.get("base", 10_000.0))}
+    if item_id in ("apply_rope", "apply_rope_half"):
+        return [Probe((probe.args[1], probe.args[0].shape[-1]), base)]
+    if item_id == "rope_score":
+        q, _, p, r = probe.args[:4]
+        return [Probe((PositionList((float(at),)), q.shape[-1]), base) for at in (p, r)]
+    return []
+
+
+def _angles_for_later_kernels() -> tuple[Probe, ...]:
+    plans = {"apply_rope": _rotation_probes(), "rope_score": _SCORE_PROBES}
+    needed = [a for item, plan in plans.items() for p in plan for a in angles_needed(item, p)]
+    unique: dict[tuple[Any, ...], Probe] = {}
+    for probe in needed:  # each once, in order
+        unique.setdefault((*probe.args, tuple(sorted(probe.kwargs.items()))), probe)
+    return tuple(unique.values())
+
+
+_SCORE_PROBES = (
+    Probe((Arr((16,), seed=7), Arr((16,), seed=8), 5, 2)),
+    Probe((Arr((16,), seed=7), Arr((16,), seed=8), 103, 100)),
+    Probe((Arr((64,), seed=9), Arr((64,), seed=10), 0, 9000), {"base": 500.0}),
+    Probe((Arr((128,), seed=11), Arr((128,), seed=12), 16_000, 3)),
+)
 
 
 KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
@@ -124,7 +157,7 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         # then knows the student's frequencies there (grader.replay)
         *(Probe((d,), {"base": base}) for d, base in (
             (8, 10_000.0), (12, 10_000.0), (16, 10_000.0), (64, 10_000.0), (128, 10_000.0),
-            (12, 500.0), (16, 500.0), (64, 500.0), (_D128, _NTK_BASE),
+            (8, 500.0), (12, 500.0), (16, 500.0), (64, 500.0), (_D128, _NTK_BASE),
             # and a second base at every d of find_lambda's probes (its replay needs two)
             (96, 10_000.0), (96, 500.0), (126, 10_000.0), (126, 500.0), (256, 10_000.0),
             (256, 500.0))),
@@ -134,6 +167,9 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         Probe((Positions(5, start=100), 16), {"base": 500.0}),
         Probe((Positions(7, step=0.25), 12), note="interpolated positions"),
         Probe((Positions(4, start=16_380), _D128), {"base": _NTK_BASE}),
+        # at every (positions, d, base) a later rotation's probes rotate by: the grader then
+        # knows the student's angles there (grader.anglereplay)
+        *_angles_for_later_kernels(),
     ),
     "apply_rope": _rotation_probes(),
     "apply_rope_half": _rotation_probes(),
@@ -157,12 +193,7 @@ KERNEL_PROBES: dict[str, tuple[Probe, ...]] = {
         Probe((16_384, 4096, 126), rebase=("wavelengths", "rope_frequencies"),
               note="is lam computed from wavelengths?"),  # arguments of no other probe
     ),
-    "rope_score": (
-        Probe((Arr((16,), seed=7), Arr((16,), seed=8), 5, 2)),
-        Probe((Arr((16,), seed=7), Arr((16,), seed=8), 103, 100)),
-        Probe((Arr((64,), seed=9), Arr((64,), seed=10), 0, 9000), {"base": 500.0}),
-        Probe((Arr((128,), seed=11), Arr((128,), seed=12), 16_000, 3)),
-    ),
+    "rope_score": _SCORE_PROBES,
 }
 """Probes per kernel item id, in the order their outcomes are captured."""
 

@@ -230,7 +230,7 @@ def test_float32_angles_are_told_apart_from_a_small_real_slip() -> None:
 
 def test_a_wrong_result_names_the_modified_input_too() -> None:
     j = _judge("apply_rope", rope_ignores_positions_in_place)
-    assert j.detail == "2/9 probes passed"  # only the two at positions 0..seq-1 are right
+    assert j.detail == "3/10 probes passed"  # only the three at positions 0..seq-1 are right
     assert "Also: Your function changed its input array in place." in j.message
 
 
@@ -342,7 +342,7 @@ def test_a_result_cached_under_anything_but_x_is_stale() -> None:
         return cache[key].copy()
 
     j = _judge("apply_rope", cached_result)
-    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "8/9 probes passed")
+    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "9/10 probes passed")
     assert "(a cached result?)" in j.message
 
 
@@ -355,7 +355,7 @@ def test_a_table_that_assumes_evenly_spaced_positions_is_found_out() -> None:
         return rope(x, p[0] + step * np.arange(len(p)), base)
 
     j = _judge("apply_rope", progression)
-    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "8/9 probes passed")
+    assert (j.fraction, j.tag, j.detail) == (0.5, "wrong_values", "9/10 probes passed")
     assert "not evenly spaced" in j.message
 
 

@@ -21,8 +21,10 @@ def test_every_frequency_a_later_kernel_needs_is_captured() -> None:
              for p in probes.KERNEL_PROBES["rope_frequencies"]
              if "base" in p.kwargs or len(p.args) > 1}
     for item in (*USERS, "rope_score"):
-        assert REGISTRY[item].upstreams == (
-            ("apply_rope",) if item == "rope_score" else ("rope_frequencies",))
+        assert REGISTRY[item].upstreams == {
+            "rope_score": ("apply_rope",), "apply_rope": ("rope_frequencies", "rope_angles"),
+            "apply_rope_half": ("rope_frequencies", "rope_angles")}.get(
+                item, ("rope_frequencies",))
         for probe in probes.KERNEL_PROBES[item]:
             assert replay.frequency_args(item, probe) in named, (item, probe.note)
 
