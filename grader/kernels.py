@@ -365,8 +365,9 @@ class SpeedCheck:
             return correct(f"Fast: about {max(slower, 1.0):.1f}x the reference kernel.", detail)
         if slower <= self.pass_within:
             return Judgement(self.pass_fraction, Verdict.PARTIAL, "slow_kernel",
-                             f"Vectorised, but about {slower:.0f}x slower than the reference. "
-                             "View interleaved pairs as complex numbers and rotate with one "
-                             "multiply; build the cos/sin table cheaply.", detail)
+                             f"About {slower:.0f}x slower than the reference: one speed "
+                             "point. View interleaved pairs as complex numbers and rotate with "
+                             "one multiply over the whole array (no Python loop); build the "
+                             "cos/sin table cheaply.", detail)
         return wrong("far_too_slow", f"Your apply_rope is about {slower:.0f}x slower than the "
                      f"reference. {_TOO_SLOW}", detail)
