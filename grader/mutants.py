@@ -93,7 +93,16 @@ def score_mutants() -> tuple[Mutant, ...]:
             q64, k64 = np.asarray(q, np.float64)[None], np.asarray(k, np.float64)[None]
             return float(rope(q64, [p], base)[0] @ rope(k64, [r], base)[0])
         return fn
-    return tuple(Mutant(m.slip, score(m.fn), m.within) for m in rotation_mutants("interleaved"))
+    return tuple(Mutant(_SCORE_SIN_SIGN if m.slip is SIN_SIGN else m.slip, score(m.fn), m.within)
+                 for m in rotation_mutants("interleaved"))
+
+
+_SCORE_SIN_SIGN = Misconception(
+    "sin_sign", "Your score is the one for the opposite offset: rotate q by its position p "
+    "and k by its position r (not the other way round), and check that your rotation turns "
+    "the right way (the sign of its sin terms).")
+"""rope_score's sin_sign: a rotation the wrong way and swapped positions give the same score,
+which depends on r - p only."""
 
 
 FREQUENCY_MUTANTS: tuple[Mutant, ...] = tuple(
