@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+from grader import mutants as M
 from grader import payload as P
 from grader.items import REGISTRY
-from grader.kernels import KernelCheck
+from grader.kernels import PASSED_ON, KernelCheck
 from grader.results import Judgement, Verdict
 from grader.symbolic import FLOAT_PI_TAG
 
@@ -69,7 +70,13 @@ def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                and answers[u][1].verdict is not Verdict.MISSING]
         carried = [u for u in REGISTRY[item_id].upstreams
                    if u in decided and decided[u].tag == TAG]
-        if ups:
+        if ups and not _explains(item_id, judgement, [answers[u][1] for u in ups]):
+            verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
+            out[item_id] = dataclasses.replace(judgement, message=(
+                f"{judgement.message} Your {names(ups)} {verb} not right either (see {its} "
+                "feedback), but that does not explain this answer: built on it, the key's "
+                f"{REGISTRY[item_id].name} returns other values. Fix this function too."))
+        elif ups:
             verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
             out[item_id] = dataclasses.replace(judgement, message=(
                 f"{judgement.message} This answer builds on your {names(ups)}, which {verb} "
@@ -131,6 +138,24 @@ def _catalogue_tags(check: object) -> set[str]:
     entries = [*getattr(check, "catalogue", ()), *getattr(check, "lam_catalogue", ()),
                getattr(check, "no_lambda", None)]
     return {(e[0] if isinstance(e, tuple) else e).tag for e in entries if e is not None}
+
+
+_VALUES_RIGHT = frozenset({"wrong_type"})
+"""Upstream faults that leave its values right (with PASSED_ON's, which a kernel built on it
+that shows them is carried for)."""
+
+
+def _explains(item_id: str, judgement: Judgement, upstreams: Sequence[Judgement]) -> bool:
+    """May the wrong upstream kernels explain this kernel's fault? Not when each has a slip
+    that this kernel's check knows built on it (a mutant of that tag: not shown, or it would
+    have been carried) or a fault that leaves its values right, and this kernel returned
+    values (an error it raised may come from an upstream value of the wrong type)."""
+    check = REGISTRY[item_id].check
+    if not isinstance(check, KernelCheck) or judgement.tag == "exception":
+        return True
+    known = ({m.slip.tag for m in check.mutants} | PASSED_ON | _VALUES_RIGHT
+             | M.CANCELLING.get(item_id, frozenset()))
+    return not all(u.tag in known for u in upstreams)
 
 
 def _kernel_why(answer: P.Answer) -> str:

@@ -190,7 +190,7 @@ def _claim_holds(values: sp.Tuple) -> bool | None:
     """The colleague's claim judged from four relative errors (the notebook's own rule)."""
     if not isinstance(values, sp.Tuple) or len(values) != len(_RATIOS):
         return None
-    return all(float(v) < 0.05 for v in values)
+    return all(abs(float(v)) < 0.05 for v in values)
 
 
 _DERIVE = (

@@ -5,6 +5,9 @@ a mutant can never coincide with the reference by construction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 
 from grader.kernels import Mutant
@@ -196,6 +199,12 @@ NOT_FROM_WAVELENGTHS = Misconception(
     "the root of g by bisection (or Newton's method) on the periods your wavelengths gives, "
     "with the bracket search of the instructions and without the closed form.")
 """find_lambda's values are right but were not computed from wavelengths (a rebased probe)."""
+
+
+CANCELLING: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"find_lambda": frozenset({"missing_2pi"})})
+"""Per kernel, the upstream slips it cancels: built on them it returns the key's values (a
+bisection of periods without 2*pi finds the key's lam), so they never explain its fault."""
 
 
 def lambda_mutants() -> tuple[Mutant, ...]:

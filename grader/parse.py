@@ -105,8 +105,23 @@ class _Source:
         allowed = sorted(set(allowed), key=str.lower)
         close = difflib.get_close_matches(name, allowed, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if name in _UNEVALUATED:
+            hint = f" {_UNEVALUATED[name]}"
         self.fail(UnknownNameError, f"Unknown {kind} {name[:40]!r}.{hint} Allowed: "
                   f"{', '.join(allowed) or '(none)'}.", where, name=name, allowed=allowed)
+
+
+_UNEVALUATED = {
+    "Derivative": "Your answer is an unevaluated Derivative: sympy only wrote it down. Use "
+                  "sp.diff(...), or call .doit() on it.",
+    "Limit": "Your answer is an unevaluated Limit: sympy only wrote it down. Use "
+             "sp.limit(...), or call .doit() on it.",
+    "Integral": "Your answer is an unevaluated Integral: call .doit() on it.",
+    "Piecewise": "Your answer is split into cases (a Piecewise). Give the expression for the "
+                 "case the question is about; built from the notebook's symbols, declared "
+                 "positive, sympy needs no cases.",
+}
+"""What to say when an answer is one of sympy's unevaluated or case-split objects."""
 
 
 def _check_symbols(symbols: Mapping[str, sympy.Symbol]) -> None:

@@ -7,6 +7,7 @@ misconception catalogue so the feedback names the slip, not just "wrong".
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,10 @@ class Misconception:
         """The judgement for an answer that shows this misconception."""
         verdict = Verdict.PARTIAL if self.fraction > 0 else Verdict.INCORRECT
         return Judgement(self.fraction, verdict, self.tag, self.message, detail)
+
+
+_STRING_NOTE = (" (The question asks for a sympy expression: yours is a string, which the "
+                "notebook's own check refuses. Build it from the notebook's symbols.)")
 
 
 def to_sympy(answer: Answer) -> sp.Basic:
@@ -127,6 +132,8 @@ class ExprCheck:
         exact = eqv.exact_pi(expr) if judgement.fraction < 1 else None
         if exact is not None and self.judge_expr(eqv.rationalise(exact), item_id).fraction == 1:
             return Judgement(0.5, Verdict.PARTIAL, FLOAT_PI_TAG, FLOAT_PI)
+        if isinstance(answer, TextAnswer) and judgement.fraction >= 1:
+            return dataclasses.replace(judgement, message=judgement.message + _STRING_NOTE)
         return judgement
 
     def judge_expr(self, expr: sp.Expr, item_id: str) -> Judgement:

@@ -113,7 +113,10 @@ def _float_note(answer: Answer) -> str:
     floats, in a list for several), which the notebook's own checks test; "" when it is.
     numpy's float64 is a float; a float32, an int, a sympy number or an array is not."""
     items = answer.items if isinstance(answer, SequenceAnswer) else (answer,)
-    if any(isinstance(a, (SympyAnswer, TextAnswer)) for a in items):
+    if any(isinstance(a, TextAnswer) for a in items):
+        return (" (Give it as a Python float, float(...), as the question asks: yours is a "
+                "string.)")
+    if any(isinstance(a, SympyAnswer) for a in items):
         return (" (Give it as a Python float, float(...), as the question asks: yours is a "
                 "sympy number.)")
     if isinstance(answer, SequenceAnswer) and answer.type_name not in _LISTS:

@@ -54,8 +54,10 @@ LIMITS_AND_VERDICT = frozenset({"lam_double_limit", "colleague_claim", "lam_limi
 # Follow-through: the lambda-downstream answers carried over from a wrong lam_solution that
 # still depends on m, m_l and d, and from any other wrong answer they are built on (the
 # stretches from base_stretch_i, rel_error from pi_stretch).  colleague_claim is carried
-# when the student's own relative errors make the claim true (all of them negative), unless
-# those rest on a wrong answer whose carry was refused (the zeros of lam = m/m_l).
+# when the student's own relative errors make the claim true (all of them below 5% in size),
+# unless those rest on a wrong answer whose carry was refused (the zeros of lam = m/m_l);
+# errors beyond 5% in size (an inverted, matched-frequency or per-step lam) make it false,
+# as the key's.
 # A lam_solution without d (PI's factor m/m_l) is no attempt at lambda: nothing is carried.
 LIMITS = frozenset({"lam_double_limit", "lam_limit"})
 
@@ -84,9 +86,8 @@ SCENARIOS: dict[str, Scenario] = {
     # on the slip's own item only
     "pi-inverted": Scenario(
         "pi_stretch_answer", "pi_stretch = m_l / m", "pi_stretch", "pi_inverted",
-        LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {"matching_eq"},
-        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS | {
-            "colleague_claim", "matching_eq"}),
+        LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS | {"matching_eq"},
+        carried=LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS | {"matching_eq"}),
     "i-star-highest-frequency": Scenario(
         "i_star_answer", "i_star = sp.Integer(0)", "i_star", "highest_frequency_pair",
         LAM_DOWNSTREAM | EQUATION_DOWNSTREAM | LIMITS_AND_VERDICT | {
@@ -125,13 +126,13 @@ SCENARIOS: dict[str, Scenario] = {
                                                     "colleague_claim": "wrong_choice"}),
     "lam-inverted-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** exponent", "lam_solution",
-        "inverted_exponent", LAM_DOWNSTREAM | {"colleague_claim"},
+        "inverted_exponent", LAM_DOWNSTREAM,
         also={"lam_4096_16384_d128": "carried_over", "lam_double": "carried_over"},
-        carried=LAM_DOWNSTREAM | {"colleague_claim"}),
+        carried=LAM_DOWNSTREAM),
     "lam-matched-frequency": Scenario(
         "lam_solution_answer", "lam_solution = (1 / step_cancel_b.rhs) ** (1 / exponent)",
-        "lam_solution", "matched_frequency", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        carried=LAM_DOWNSTREAM | LIMITS | {"colleague_claim"}),
+        "lam_solution", "matched_frequency", LAM_DOWNSTREAM | LIMITS,
+        carried=LAM_DOWNSTREAM | LIMITS),
     "lam-second-to-last-pair": Scenario(
         "lam_solution_answer",
         "lam_solution = step_cancel_b.rhs ** (1 / sp.simplify(2 * (d / 2 - 2) / d))",
@@ -140,8 +141,8 @@ SCENARIOS: dict[str, Scenario] = {
     "lam-per-step-ratio": Scenario(
         "lam_solution_answer",
         "lam_solution = sp.simplify(sp.solve(step_cancel_b, lam)[0] / pi_stretch)",
-        "lam_solution", "per_step_ratio", LAM_DOWNSTREAM | LIMITS_AND_VERDICT,
-        carried=LAM_DOWNSTREAM | {"lam_double_limit", "colleague_claim"}),
+        "lam_solution", "per_step_ratio", LAM_DOWNSTREAM | LIMITS,
+        carried=LAM_DOWNSTREAM | {"lam_double_limit"}),
     "lam-half-d-exponent": Scenario(
         "lam_solution_answer", "lam_solution = step_cancel_b.rhs ** (d / 2)", "lam_solution",
         "half_d_exponent", LAM_DOWNSTREAM | {"lam_double_limit", "lam_limit"},

@@ -97,3 +97,21 @@ def test_a_table_cached_without_its_base_is_caught() -> None:
         return np.stack([z.real, z.imag], -1).reshape(x.shape).astype(x.dtype)
 
     assert _kernel_scores({"apply_rope": rope}) == {"apply_rope": (2.0, "wrong_values")}
+
+
+def test_an_upstream_slip_that_does_not_explain_a_kernel_is_not_blamed() -> None:
+    """Missing 2*pi in wavelengths cancels in a bisection: a find_lambda that stops too early
+    is not sent to fix wavelengths first, but told that slip does not explain it; one that
+    raised is still told its upstream may be the cause."""
+    def loose(m, m_l, d):
+        lo, hi = 1.0, 2.0 ** 20
+        while hi - lo > 1e-3:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if (m / m_l) ** (d / (d - 2)) > mid else (lo, mid)
+        return (lo + hi) / 2
+
+    results = {r.item: r for r in _kernel_results({
+        "wavelengths": lambda d, base=10000.0: 1.0 / _freqs(d, base), "find_lambda": loose})}
+    assert results["wavelengths"].tag == "missing_2pi"
+    assert "does not explain this answer" in results["find_lambda"].message
+    assert "fix that first" not in results["find_lambda"].message

@@ -219,20 +219,25 @@ def test_a_chain_carries_from_the_students_own_intermediate_answer() -> None:
 
 
 def test_the_verdict_on_the_claim_follows_the_students_own_relative_errors() -> None:
-    """The notebook says "decide from your rel_error_values": relative errors from the slip
-    lam = (m/m_l)**(d/(d+2)) are all negative, so by the student's own numbers the claim
-    holds, and True is carried; True on the key's numbers is still wrong."""
+    """The notebook says "decide from your rel_error_values", and the claim is "off by less
+    than 5%": by the size of the student's own errors. Errors of a slipped lam that are all
+    below 5% in size (negative here) make True right for them, and it is carried; errors whose
+    size passes 5% somewhere (-5.2% at m/m_l = 32) do not, whatever their sign; True on the
+    key's numbers is still wrong."""
+    small = [r ** (-1 / 130) - 1 for r in (2, 4, 8, 32)]
     own = [r ** (-2 / 130) - 1 for r in (2, 4, 8, 32)]
     right = [r ** (2 / 126) - 1 for r in (2, 4, 8, 32)]
-    assert max(own) < 0 and max(right) > 0.05
-    assert _scores({"rel_error_values": own, "colleague_claim": True}) == {
+    assert max(map(abs, small)) < 0.05 < max(map(abs, own)) and max(own) < 0
+    assert _scores({"rel_error_values": small, "colleague_claim": True}) == {
         "rel_error_values": (0.0, "wrong_value"), "colleague_claim": (1.0, "carried_over")}
+    assert _scores({"rel_error_values": own, "colleague_claim": True})["colleague_claim"] == (
+        0.0, "wrong_choice")
     assert _scores({"rel_error_values": own, "colleague_claim": False})["colleague_claim"] == (
         1.0, "ok")  # the key's verdict is never marked down
     assert _scores({"rel_error_values": right, "colleague_claim": True})["colleague_claim"] == (
         0.0, "wrong_choice")
-    assert _scores({"rel_error_values": own[:3], "colleague_claim": True})["colleague_claim"] == (
-        0.0, "wrong_choice")  # three values: not an attempt at the list asked for
+    assert _scores({"rel_error_values": small[:3], "colleague_claim": True})[
+        "colleague_claim"] == (0.0, "wrong_choice")  # three values: not the list asked for
 
 
 def test_periods_built_right_on_a_slipped_theta_are_carried() -> None:

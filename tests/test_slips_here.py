@@ -65,3 +65,32 @@ def test_slips_of_the_last_steps_are_named() -> None:
     assert got == {"rel_error_values": (0.0, "percent"), "dlam_dd": (0.0, "zero_derivative"),
                    "highest_freq_solutions": (0.0, "solved_for_every_symbol")}
     assert scores({"rel_error_values": rel})["rel_error_values"] == (1.0, "ok")
+
+
+def test_answers_of_the_wrong_kind_are_told_what_to_give() -> None:
+    """A right expression typed as a string keeps its point and is told to build it from
+    symbols; a right number as a string is told float(...); an unevaluated Derivative or
+    Limit, or a Piecewise, is told what sympy did and what to call."""
+    from grader.capture import capture_value
+    from grader.items import REGISTRY
+
+    j = scoring.judge(REGISTRY["lam_limit"], capture_value("m/m_l"))
+    assert j.fraction == 1 and "yours is a string" in j.message
+    assert scoring.judge(REGISTRY["lam_limit"], capture_value(m / m_l)).message == "Correct."
+    j = scoring.judge(REGISTRY["lam_4096_16384_d128"], capture_value("4.088994243197"))
+    assert j.fraction == 1 and j.message.endswith("yours is a string.)")
+    for item, value, says in (("dlam_dd", sp.Derivative(LAM, d), "sp.diff(...)"),
+                              ("lam_limit", sp.Limit(LAM, d, sp.oo), "sp.limit(...)"),
+                              ("lam_solution", sp.Piecewise((LAM, m > m_l), (1, True)),
+                               "split into cases")):
+        j = scoring.judge(REGISTRY[item], capture_value(value))
+        assert j.fraction == 0 and says in j.message, j.message
+
+
+def test_the_claim_follows_the_size_of_the_students_own_errors() -> None:
+    """colleague_claim is decided from the student's own relative errors by their size: errors
+    of -75% to -99.9% (a sign or ratio slip upstream) do not make "within 5%" true."""
+    got = scores({"rel_error": m_l / m - 1,
+                  "rel_error_values": [1 / r - 1 for r in (4, 8, 32, 1000)],
+                  "colleague_claim": True})
+    assert got["colleague_claim"] == (0.0, "wrong_choice")
