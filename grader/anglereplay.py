@@ -22,12 +22,10 @@ from grader import probes
 from grader.kernels import matches
 from grader.mutants import rotate
 from grader.payload import Answer, CallsAnswer
+from grader.replay import DEFAULT_BASE, MIN_TURN
 
 ANGLES = "rope_angles"
-DEFAULT_BASE = 10_000.0
 LAYOUTS = {"apply_rope": "interleaved", "apply_rope_half": "half"}
-MIN_TURN = 1e-3
-"""Angles that all stay below this (radians) turn nothing that shows."""
 
 Key = tuple[tuple[float, ...], int, float]
 

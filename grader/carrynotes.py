@@ -70,17 +70,16 @@ def noted(answers: Mapping[str, tuple[P.Answer, Judgement]],
                and answers[u][1].verdict is not Verdict.MISSING]
         carried = [u for u in REGISTRY[item_id].upstreams
                    if u in decided and decided[u].tag == TAG]
-        if ups and not _explains(item_id, judgement, [answers[u][1] for u in ups]):
+        if ups:
             verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
-            out[item_id] = dataclasses.replace(judgement, message=(
-                f"{judgement.message} Your {names(ups)} {verb} not right either (see {its} "
-                "feedback), but that does not explain this answer: built on it, the key's "
-                f"{REGISTRY[item_id].name} returns other values. Fix this function too."))
-        elif ups:
-            verb, its = ("is", "its") if len(ups) == 1 else ("are", "their")
-            out[item_id] = dataclasses.replace(judgement, message=(
-                f"{judgement.message} This answer builds on your {names(ups)}, which {verb} "
-                f"not right yet: fix that first (see {its} feedback)."))
+            note = (f"This answer builds on your {names(ups)}, which {verb} not right yet: "
+                    f"fix that first (see {its} feedback).")
+            if not _explains(item_id, judgement, [answers[u][1] for u in ups]):
+                note = (f"Your {names(ups)} {verb} not right either (see {its} feedback), but "
+                        "that does not explain this answer: built on it, the key's "
+                        f"{REGISTRY[item_id].name} returns other values. Fix this function "
+                        "too.")
+            out[item_id] = dataclasses.replace(judgement, message=f"{judgement.message} {note}")
         elif carried:
             verb = "is" if len(carried) == 1 else "are"
             why = (_kernel_why(answers[item_id][0]) if isinstance(

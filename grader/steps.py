@@ -115,9 +115,13 @@ def lam_from(eq: sp.Basic, exponent: sp.Basic) -> sp.Expr | None:
     return from_eq
 
 
-def _same_value(a: sp.Expr, b: sp.Expr) -> bool:
-    """Do ``a`` and ``b`` agree at a few points with m > m_l and even d > 2?"""
-    points = ({D.m: 16384, D.m_l: 4096, D.d: 128}, {D.m: 7, D.m_l: 3, D.d: 10})
+_LAM_POINTS = ({D.m: 16384, D.m_l: 4096, D.d: 128}, {D.m: 7, D.m_l: 3, D.d: 10})
+"""points with m > m_l and even d > 2"""
+_THETA_POINTS = ({D.b: 10000, D.i: 3, D.d: 128}, {D.b: 7, D.i: 1, D.d: 10})
+
+
+def _same_value(a: sp.Expr, b: sp.Expr, points: tuple[dict, ...] = _LAM_POINTS) -> bool:
+    """Do ``a`` and ``b`` agree at a few points?"""
     try:
         return all(abs(complex(sp.N((a - b).subs(p), 20))) < 1e-12 * (
             1 + abs(complex(sp.N(b.subs(p), 20)))) for p in points)
@@ -153,15 +157,8 @@ def last_pair_of(theta: sp.Basic) -> sp.Expr | None:
         shift = sp.nsimplify(sp.simplify(exponent.subs(D.i, 0) * D.d / 2))
     except (TypeError, ValueError, NotImplementedError):
         return None
-    if not shift.is_Integer or shift == 0 or not _same_theta(theta, D.theta(D.i - shift)):
+    if not shift.is_Integer or shift == 0 or not _same_value(
+            theta, D.theta(D.i - shift), _THETA_POINTS):
         return None
     return D.d / 2 - 1 + shift
 
-
-def _same_theta(a: sp.Expr, b: sp.Expr) -> bool:
-    """Do ``a`` and ``b`` agree at a few (b, i, d)?"""
-    points = ({D.b: 10000, D.i: 3, D.d: 128}, {D.b: 7, D.i: 1, D.d: 10})
-    try:
-        return all(abs(complex(sp.N((a - b).subs(p), 20))) < 1e-12 for p in points)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return False

@@ -113,12 +113,11 @@ def _float_note(answer: Answer) -> str:
     floats, in a list for several), which the notebook's own checks test; "" when it is.
     numpy's float64 is a float; a float32, an int, a sympy number or an array is not."""
     items = answer.items if isinstance(answer, SequenceAnswer) else (answer,)
-    if any(isinstance(a, TextAnswer) for a in items):
-        return (" (Give it as a Python float, float(...), as the question asks: yours is a "
-                "string.)")
-    if any(isinstance(a, SympyAnswer) for a in items):
-        return (" (Give it as a Python float, float(...), as the question asks: yours is a "
-                "sympy number.)")
+    typed = ("string" if any(isinstance(a, TextAnswer) for a in items) else
+             "sympy number" if any(isinstance(a, SympyAnswer) for a in items) else "")
+    if typed:
+        return (f" (Give it as a Python float, float(...), as the question asks: yours is a "
+                f"{typed}.)")
     if isinstance(answer, SequenceAnswer) and answer.type_name not in _LISTS:
         return (f" (The question asks for a list of Python floats: yours is a "
                 f"{answer.type_name}; .tolist() turns an array into one.)")
